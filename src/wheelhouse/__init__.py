@@ -1,0 +1,3 @@
+"""Prepare and prove air-gapped Python wheelhouses."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,164 @@
+"""The thin command line: parse arguments, run one command, map errors to exit codes.
+
+Exit codes: 0 success; 1 verification found problems; 2 bad usage or bad input;
+3 network or index failure; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from wheelhouse import __version__, report
+from wheelhouse.errors import EXIT_USAGE, WheelhouseError
+from wheelhouse.index import PYPI
+
+EXIT_INTERRUPTED = 130
+EXIT_INTERNAL = 70
+
+PREPARE_HELP = """\
+Resolve requirements (extras included) under a constraints file into a pinned set of
+wheels for one target Python and platform, download them into DEST with every sha256
+checked against the index's published digest, and write a hashed lock and a manifest.
+
+Markers and Requires-Python are evaluated for the target, never for this machine.
+"""
+
+PREPARE_EPILOG = """\
+examples:
+  wheelhouse prepare "apache-airflow[celery,postgres]==2.10.3" \\
+      --constraints airflow:2.10.3 --python 3.11 --platform manylinux_2_28_x86_64
+  wheelhouse prepare "pytest==8.3.5" --python 3.10 --dest wheels --json
+
+DEST then holds the files, constraints-<PY>.txt (the constraints as downloaded),
+requirements.lock.txt and wheelhouse.json. Install it offline with:
+  pip install --no-index --find-links DEST --require-hashes -r DEST/requirements.lock.txt
+
+exit codes: 0 done; 2 bad input (spec, constraints line, unknown package, no file for
+the target); 3 network or index failure (unreachable, HTTP error, digest mismatch).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wheelhouse",
+        description="Prepare and prove air-gapped Python wheelhouses.",
+    )
+    parser.add_argument("--version", action="version", version=f"wheelhouse {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    prepare = commands.add_parser(
+        "prepare",
+        help="resolve, download and verify a wheelhouse for a target",
+        description=PREPARE_HELP,
+        epilog=PREPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prepare.add_argument("specs", nargs="*", metavar="SPEC",
+                         help='a requirement, extras included: "apache-airflow[celery]==2.10.3"')
+    prepare.add_argument("-r", "--requirement", action="append", default=[], type=Path,
+                         metavar="FILE", help="read more SPECs from FILE, one a line")
+    prepare.add_argument("-c", "--constraints", metavar="SRC",
+                         help="an http(s) URL, a local file, or airflow:VERSION[:MODE] "
+                              "(MODE: constraints, no-providers, source-providers)")
+    target = prepare.add_argument_group("target (default: this machine)")
+    target.add_argument("--python", metavar="X.Y",
+                        help="target Python, e.g. 3.11 (markers see 3.11.0) or 3.11.4")
+    target.add_argument("--platform", metavar="TAG",
+                        help="a wheel platform tag (manylinux_2_28_x86_64, win_amd64, "
+                             "macosx_11_0_arm64) or a Docker platform (linux/amd64); older "
+                             "compatible tags of its family are accepted too")
+    target.add_argument("--implementation", default="cp", choices=("cp", "pp"),
+                        help="Python implementation (default: cp)")
+    target.add_argument("--abi", action="append", default=[], metavar="ABI",
+                        help="accept this ABI too (e.g. cp313t); repeatable")
+    prepare.add_argument("--dest", type=Path, default=Path("docker-context-files"),
+                         help="the wheelhouse folder (default: docker-context-files)")
+    sources = prepare.add_argument_group("sources (pip's own configuration is never read)")
+    sources.add_argument("--index-url", default=PYPI, metavar="URL",
+                         help=f"the Simple API to use (default: {PYPI})")
+    sources.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
+                         help="another Simple API; repeatable")
+    sources.add_argument("--find-links", action="append", default=[], type=Path, metavar="DIR",
+                         help="a folder of wheels and sdists to use too; repeatable")
+    prepare.add_argument("--no-build", action="store_true",
+                         help="refuse to build wheels from sdists (default: build when no "
+                              "wheel fits the target)")
+    prepare.add_argument("--jobs", type=int, default=8, metavar="N",
+                         help="parallel downloads and index requests (default: 8)")
+    prepare.add_argument("--cache-dir", type=Path, metavar="DIR",
+                         help="where built wheels are cached (default: "
+                              "$XDG_CACHE_HOME/wheelhouse)")
+    _common(prepare)
+    return parser
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON document on stdout instead of a table")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks for errors")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except WheelhouseError as exc:
+        if args.debug:
+            raise
+        return _fail(args, str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        return _fail(args, "interrupted; no partial file was left under a final name.",
+                     EXIT_INTERRUPTED)
+    except Exception as exc:  # an internal error: still one sentence, traceback on --debug
+        if args.debug:
+            raise
+        return _fail(args, f"internal error: {type(exc).__name__}: {exc} "
+                           "(run again with --debug for the traceback).", EXIT_INTERNAL)
+
+
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    report.error(message)
+    if getattr(args, "json", False):
+        report.print_json({"ok": False, "error": message, "exit_code": code})
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "prepare":
+        from wheelhouse.prepare import PrepareOptions, prepare
+
+        options = PrepareOptions(
+            specs=args.specs,
+            requirement_files=args.requirement,
+            constraints=args.constraints,
+            python=args.python,
+            platform=args.platform,
+            implementation=args.implementation,
+            abis=tuple(args.abi),
+            dest=args.dest,
+            index_url=args.index_url,
+            extra_index_urls=args.extra_index_url,
+            find_links=args.find_links,
+            jobs=args.jobs,
+            allow_build=not args.no_build,
+            cache_dir=args.cache_dir,
+        )
+        with report.PrepareProgress() as progress:
+            summary = prepare(options, progress)
+        for message in summary["warnings"]:
+            report.warn(message)
+        if args.json:
+            report.print_json(summary)
+        else:
+            report.print_prepare_summary(summary)
+        return 0
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

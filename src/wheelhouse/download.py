@@ -1,0 +1,134 @@
+"""Parallel, verified, atomic, resumable downloads into the wheelhouse.
+
+A file reaches its final name only after its sha256 matched the index's digest; until then
+it is a hidden `.NAME.part-XXXX` beside it, removed on failure or Ctrl-C. A file already
+present under its final name is hashed and reused when it matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from wheelhouse import net
+from wheelhouse.errors import NetworkError
+from wheelhouse.files import CHUNK, file_sha256, part_name
+from wheelhouse.index import IndexFile
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A verified file in the wheelhouse."""
+
+    path: Path
+    sha256: str
+    size: int
+    reused: bool
+
+
+class Cancelled(Exception):
+    """The run is stopping; the download was abandoned and its partial file removed."""
+
+
+class Downloader:
+    """Downloads each file once, `jobs` at a time, and remembers what this run wrote."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        dest: Path,
+        jobs: int = 8,
+        on_bytes: Callable[[int], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.dest = dest
+        self.on_bytes = on_bytes or (lambda n: None)
+        self.written: set[str] = set()
+        self._futures: dict[str, Future[LocalFile]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="download")
+
+    def fetch(self, file: IndexFile) -> Future[LocalFile]:
+        """Start (or join) the download of one file."""
+        with self._lock:
+            future = self._futures.get(file.filename)
+            if future is None:
+                future = self._pool.submit(self._fetch, file)
+                self._futures[file.filename] = future
+        return future
+
+    def close(self) -> None:
+        """Stop every download; partial files are removed by their workers."""
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _fetch(self, file: IndexFile) -> LocalFile:
+        final = self.dest / file.filename
+        if final.is_file():
+            digest = file_sha256(final)
+            if file.sha256 is None or digest == file.sha256:
+                return LocalFile(final, digest, final.stat().st_size, reused=True)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                local = self._download(file, final)
+            except (requests.exceptions.ChunkedEncodingError,
+                    requests.exceptions.ConnectionError) as exc:
+                if attempt == ATTEMPTS:
+                    raise NetworkError(
+                        f"the download of {file.filename} from {net.redact(file.url)} broke off "
+                        f"{ATTEMPTS} times: {net.reason(exc)}."
+                    ) from exc
+                continue
+            with self._lock:
+                self.written.add(file.filename)
+            return local
+        raise AssertionError("unreachable")
+
+    def _download(self, file: IndexFile, final: Path) -> LocalFile:
+        part = part_name(final, uuid.uuid4().hex[:8])
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with part.open("wb") as out:
+                for chunk in self._chunks(file):
+                    if self._stop.is_set():
+                        raise Cancelled(file.filename)
+                    out.write(chunk)
+                    digest.update(chunk)
+                    size += len(chunk)
+                    self.on_bytes(len(chunk))
+            found = digest.hexdigest()
+            if file.sha256 is not None and found != file.sha256:
+                raise NetworkError(
+                    f"{file.filename} from {net.redact(file.url)} has sha256 {found}, but the "
+                    f"index published {file.sha256}: refusing it."
+                )
+            os.replace(part, final)
+        finally:
+            part.unlink(missing_ok=True)
+        return LocalFile(final, found, size, reused=False)
+
+    def _chunks(self, file: IndexFile):
+        parts = urlsplit(file.url)
+        if parts.scheme == "file":
+            with open(unquote(parts.path), "rb") as handle:
+                while chunk := handle.read(CHUNK):
+                    yield chunk
+            return
+        response = net.get(self.session, file.url, what=file.filename, stream=True)
+        assert response is not None
+        with response:
+            yield from response.iter_content(CHUNK)
+

@@ -1,0 +1,190 @@
+"""The Simple API client: what files each index offers for a project, with their digests.
+
+Pages are fetched concurrently and once per run (`prefetch` starts one early), from every
+index URL (PEP 503 HTML or PEP 691 JSON, parsed by pypi-simple) and every --find-links
+folder. Only the Simple API is used: it is what mirrors and pypiserver serve, and it
+carries the `#sha256=` digest every download is checked against.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import Version
+from pypi_simple import ACCEPT_ANY, ProjectPage
+
+from wheelhouse import net
+from wheelhouse.files import file_sha256
+
+PYPI = "https://pypi.org/simple"
+
+
+class ProjectNotFound(Exception):
+    """No index and no find-links folder knows the project."""
+
+
+@dataclass(frozen=True)
+class IndexFile:
+    """One downloadable file as an index lists it."""
+
+    filename: str
+    url: str
+    name: str
+    version: Version
+    kind: str  # "wheel" or "sdist"
+    tags: frozenset[Tag]
+    sha256: str | None
+    requires_python: SpecifierSet | None
+    yanked: bool
+    yanked_reason: str | None
+    index: str
+    size: int | None = None
+
+    @property
+    def is_wheel(self) -> bool:
+        return self.kind == "wheel"
+
+
+class Index:
+    """Every configured source of files, queried together; results cached per project."""
+
+    def __init__(
+        self,
+        session: requests.Session,
+        index_urls: list[str],
+        find_links: list[Path],
+        jobs: int = 8,
+    ) -> None:
+        self.session = session
+        self.index_urls = [url.rstrip("/") for url in index_urls]
+        self.find_links = find_links
+        self._pages: dict[str, Future[list[IndexFile]]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="index")
+        self._local = {path: sorted(path.iterdir()) for path in find_links}
+
+    def prefetch(self, name: str) -> Future[list[IndexFile]]:
+        """Start fetching a project's pages now; the resolver will ask for them soon."""
+        key = canonicalize_name(name)
+        with self._lock:
+            future = self._pages.get(key)
+            if future is None:
+                future = self._pool.submit(self._fetch, key)
+                self._pages[key] = future
+        return future
+
+    def project_files(self, name: str) -> list[IndexFile]:
+        """All files of the project, every index merged; raises ProjectNotFound."""
+        return self.prefetch(name).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _fetch(self, name: str) -> list[IndexFile]:
+        found: dict[str, IndexFile] = {}
+        known = False
+        for index_url in self.index_urls:
+            page_url = f"{index_url}/{name}/"
+            response = net.get(
+                self.session,
+                page_url,
+                what=f"the index page of {name}",
+                headers={"Accept": ACCEPT_ANY},
+                missing_ok=True,
+            )
+            if response is None:
+                continue
+            known = True
+            page = ProjectPage.from_response(response, name)
+            for package in page.packages:
+                item = _from_package(package, name, net.redact(index_url))
+                if item is not None:
+                    found.setdefault(item.filename, item)
+        for folder, entries in self._local.items():
+            for path in entries:
+                item = _from_local(path, name, str(folder))
+                if item is not None:
+                    known = True
+                    found.setdefault(item.filename, item)
+        if not known:
+            raise ProjectNotFound(name)
+        return list(found.values())
+
+
+def parse_filename(filename: str) -> tuple[str, Version, str, frozenset[Tag]] | None:
+    """(name, version, kind, tags) of a wheel or sdist filename, or None for anything else."""
+    try:
+        if filename.endswith(".whl"):
+            name, version, _build, wheel_tags = parse_wheel_filename(filename)
+            return name, version, "wheel", wheel_tags
+        if filename.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(filename)
+            return name, version, "sdist", frozenset()
+    except (InvalidWheelFilename, InvalidSdistFilename, ValueError):
+        return None
+    return None
+
+
+def _from_package(package, name: str, index: str) -> IndexFile | None:
+    parsed = parse_filename(package.filename)
+    if parsed is None or parsed[0] != name:
+        return None
+    _, version, kind, wheel_tags = parsed
+    return IndexFile(
+        filename=package.filename,
+        url=package.url,
+        name=name,
+        version=version,
+        kind=kind,
+        tags=wheel_tags,
+        sha256=package.digests.get("sha256"),
+        requires_python=_specifier(package.requires_python),
+        yanked=package.is_yanked,
+        yanked_reason=package.yanked_reason,
+        index=index,
+        size=package.size,
+    )
+
+
+def _from_local(path: Path, name: str, folder: str) -> IndexFile | None:
+    parsed = parse_filename(path.name)
+    if parsed is None or parsed[0] != name or not path.is_file():
+        return None
+    _, version, kind, wheel_tags = parsed
+    return IndexFile(
+        filename=path.name,
+        url=path.resolve().as_uri(),
+        name=name,
+        version=version,
+        kind=kind,
+        tags=wheel_tags,
+        sha256=file_sha256(path),
+        requires_python=None,
+        yanked=False,
+        yanked_reason=None,
+        index=folder,
+        size=path.stat().st_size,
+    )
+
+
+def _specifier(text: str | None) -> SpecifierSet | None:
+    if not text:
+        return None
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None  # pip ignores a malformed data-requires-python too
+

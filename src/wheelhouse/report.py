@@ -1,0 +1,105 @@
+"""Progress and results for people (rich, on a terminal) and machines (--json)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any
+
+from resolvelib import BaseReporter
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+stderr = Console(stderr=True, highlight=False)
+
+
+class PrepareProgress(BaseReporter):
+    """A live view of resolution and downloads on a terminal; silent anywhere else."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = stderr.is_terminal if enabled is None else enabled
+        self._lock = threading.Lock()
+        self._progress: Progress | None = None
+        self._resolve = self._download = None
+        self._pinned: set[str] = set()
+
+    def __enter__(self) -> PrepareProgress:
+        if self.enabled:
+            self._progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeElapsedColumn(),
+                console=stderr,
+                transient=True,
+            )
+            self._progress.start()
+            self._resolve = self._progress.add_task("resolving", total=None)
+            self._download = self._progress.add_task("downloading", total=None)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def pinning(self, candidate) -> None:  # resolvelib hook
+        if self._progress is not None and candidate.extra is None:
+            self._pinned.add(candidate.name)
+            self._progress.update(
+                self._resolve, description=f"resolving: {len(self._pinned)} pinned, "
+                f"last {candidate.name} {candidate.version}"
+            )
+
+    def bytes_done(self, count: int) -> None:
+        if self._progress is not None:
+            with self._lock:
+                self._progress.advance(self._download, count)
+
+    def stage(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._resolve, description=text)
+
+
+def warn(message: str) -> None:
+    stderr.print(f"[yellow]warning:[/yellow] {escape(message)}", soft_wrap=True)
+
+
+def error(message: str) -> None:
+    stderr.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, emoji=False)
+
+
+def print_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
+
+
+def print_prepare_summary(summary: dict[str, Any]) -> None:
+    """The people's view of a finished prepare: a line per kind, then where things are."""
+    console = Console(highlight=False)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("files")
+    table.add_column("count", justify="right")
+    table.add_column("MB", justify="right")
+    for label, key in (("downloaded", "downloaded"), ("reused", "reused"), ("built", "built")):
+        count, size = summary["counts"][key], summary["bytes"][key]
+        table.add_row(label, str(count), f"{size / 1e6:.1f}")
+    console.print(table)
+    console.print(
+        f"Prepared {summary['files']} files ({summary['bytes']['total'] / 1e6:.1f} MB) for "
+        f"{', '.join(summary['targets'])} in {summary['dest']} "
+        f"({summary['seconds']:.1f} s)."
+    )
+    console.print(f"  lock:     {summary['lock']}")
+    console.print(f"  manifest: {summary['manifest']}")

@@ -1,0 +1,382 @@
+"""Requirements + constraints + target -> one pinned set, by resolvelib (pip's own resolver).
+
+Markers and Requires-Python are evaluated for the target, never the host. Extras are
+identifiers of their own (`name[extra]`, PEP 685 normalized) that depend on the base project
+at the same version, as pip models them. Requires-Python from metadata is a requirement on
+the `<python>` identifier, whose one candidate is the target's Python.
+
+A project that exists but has no file the target can use does not stop the resolution:
+it becomes an *unservable* candidate, so that one run can name every such project at once.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+from packaging.requirements import InvalidRequirement
+from packaging.requirements import Requirement as Spec
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider, BaseReporter, Resolver
+from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
+
+from wheelhouse.constraints import Pin
+from wheelhouse.errors import InputError
+from wheelhouse.index import IndexFile, ProjectNotFound
+from wheelhouse.target import Target
+from wheelhouse.wheelfile import Metadata
+
+PYTHON = "<python>"
+MAX_ROUNDS = 20000
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A need for one identifier, and who has it (for messages and `required_by`)."""
+
+    identifier: str
+    name: str
+    extra: str | None
+    specifier: SpecifierSet
+    parent: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A version of a project (or of one of its extras) and the file that serves it."""
+
+    name: str
+    version: Version
+    extra: str | None = None
+    file: IndexFile | None = None
+    problem: str | None = None  # set when nothing on the index can serve the target
+
+    @property
+    def identifier(self) -> str:
+        return identifier_of(self.name, self.extra)
+
+
+@dataclass(frozen=True)
+class ResolvedPin:
+    """One project of the pinned set."""
+
+    name: str
+    version: Version
+    file: IndexFile
+    extras: tuple[str, ...] = ()
+    required_by: tuple[str, ...] = ()
+
+
+@dataclass
+class Resolution:
+    pins: list[ResolvedPin]
+    warnings: list[str] = field(default_factory=list)
+
+
+class Sources(Protocol):
+    """What the resolver needs from the outside world: files, metadata, a head start."""
+
+    def files(self, name: str) -> list[IndexFile]: ...
+
+    def metadata(self, file: IndexFile) -> Metadata: ...
+
+    def prefetch(self, names: Iterable[str]) -> None: ...
+
+
+def identifier_of(name: str, extra: str | None) -> str:
+    return f"{name}[{extra}]" if extra else name
+
+
+def parse_specs(specs: Sequence[str], target: Target) -> tuple[list[Requirement], dict[str, str]]:
+    """The user's requirement strings -> requirements (markers held on the target).
+
+    Also returns, per identifier, the spec that asked for it, for `required_by`.
+    """
+    requirements: list[Requirement] = []
+    roots: dict[str, str] = {}
+    for text in specs:
+        try:
+            spec = Spec(text)
+        except InvalidRequirement as exc:
+            raise InputError(f"{text!r} is not a valid requirement ({exc}).") from None
+        if spec.url:
+            raise InputError(f"{text!r}: direct URL requirements are not supported; name a "
+                             "version on the index instead.")
+        if spec.marker is not None and not _holds(spec.marker, target.environment()):
+            continue
+        for requirement in expand(spec, text):
+            requirements.append(requirement)
+            roots.setdefault(requirement.identifier, text)
+    return requirements, roots
+
+
+def expand(spec: Spec, parent: str) -> list[Requirement]:
+    """`name[a,b]>=1` -> requirements on `name`, `name[a]` and `name[b]`, all `>=1`."""
+    name = canonicalize_name(spec.name)
+    found = [Requirement(name, name, None, spec.specifier, parent)]
+    for extra in sorted({canonicalize_name(e) for e in spec.extras}):
+        found.append(Requirement(identifier_of(name, extra), name, extra, spec.specifier, parent))
+    return found
+
+
+def choose_file(
+    files: Iterable[IndexFile], target: Target, pinned_exactly: bool, allow_build: bool
+) -> tuple[IndexFile | None, str]:
+    """The best file of one version for the target, or None and the reason in words."""
+    files = list(files)
+    python = Version(target.python_full_version)
+    usable = [
+        f for f in files
+        if (pinned_exactly or not f.yanked)
+        and (f.requires_python is None or f.requires_python.contains(python, prereleases=True))
+    ]
+    ranked = [(rank, f.filename, f) for f in usable if f.is_wheel
+              and (rank := target.rank(f.tags)) is not None]
+    if ranked:
+        return min(ranked, key=lambda item: item[:2])[2], ""
+    sdists = sorted((f for f in usable if f.kind == "sdist"),
+                    key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
+    if sdists and allow_build:
+        return sdists[0], ""
+    if not usable:
+        if files and all(f.yanked for f in files):
+            return None, "every file of it is yanked (pin it exactly to accept that)"
+        needs = sorted({str(f.requires_python) for f in files if f.requires_python})
+        return None, f"it requires Python {' or '.join(needs)}, not {target.python_full_version}"
+    wheels = sorted(f.filename for f in usable if f.is_wheel)
+    reason = f"no wheel fits {target.name}"
+    if wheels:
+        shown = ", ".join(wheels[:3]) + (f" and {len(wheels) - 3} more" if len(wheels) > 3 else "")
+        reason += f" (it has {shown})"
+    if sdists:
+        reason += "; there is only an sdist, and --no-build forbids building it"
+    return None, reason
+
+
+class Provider(AbstractProvider):
+    """resolvelib's view of the index, the constraints and the target."""
+
+    def __init__(
+        self,
+        target: Target,
+        pins: Mapping[str, Pin],
+        sources: Sources,
+        allow_build: bool = True,
+    ) -> None:
+        self.target = target
+        self.pins = pins
+        self.sources = sources
+        self.allow_build = allow_build
+        self.warnings: list[str] = []
+        self._python = Version(target.python_full_version)
+
+    def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
+        return requirement_or_candidate.identifier
+
+    def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
+        pinned = identifier == PYTHON or canonicalize_name(identifier.split("[")[0]) in self.pins
+        if not pinned:
+            pinned = any(
+                s.operator in ("==", "===")
+                for info in information[identifier]
+                for s in info.requirement.specifier
+            )
+        return (identifier != PYTHON, not pinned, identifier)
+
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Requirement]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
+        wanted = list(requirements[identifier])
+        if identifier == PYTHON:
+            if all(r.specifier.contains(self._python, prereleases=True) for r in wanted):
+                return [Candidate(PYTHON, self._python)]
+            return []
+        name = wanted[0].name if wanted else canonicalize_name(identifier.split("[")[0])
+        extra = wanted[0].extra if wanted else None
+        specifiers = [r.specifier for r in wanted]
+        pin = self.pins.get(name)
+        if pin is not None:
+            specifiers.append(pin.requirement.specifier)
+        banned = {c.version for c in incompatibilities[identifier]}
+        try:
+            files = self.sources.files(name)
+        except ProjectNotFound:
+            return [Candidate(name, Version("0"), extra, problem=f"{name} is on no index")]
+        by_version: dict[Version, list[IndexFile]] = defaultdict(list)
+        for f in files:
+            by_version[f.version].append(f)
+        allow_pre = any(s.prereleases for s in specifiers)
+        exact = {
+            Version(s.version) for spec in specifiers for s in spec
+            if s.operator in ("==", "===") and not s.version.endswith(".*")
+        }
+        matches: list[Candidate] = []
+        unservable: list[Candidate] = []
+        for version in sorted(by_version, reverse=True):
+            if version in banned:
+                continue
+            if not all(spec.contains(version, prereleases=allow_pre) for spec in specifiers):
+                continue
+            chosen, why = choose_file(
+                by_version[version], self.target, version in exact, self.allow_build
+            )
+            if chosen is not None:
+                matches.append(Candidate(name, version, extra, chosen))
+            elif not unservable:
+                unservable.append(Candidate(name, version, extra, problem=f"{name}=={version}: {why}"))
+        return matches or unservable
+
+    def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
+        if candidate.problem is not None:
+            return True  # stands in for what cannot be served, so that all are reported
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Requirement]:
+        if candidate.identifier == PYTHON or candidate.file is None:
+            return []
+        metadata = self.sources.metadata(candidate.file)
+        parent = f"{candidate.identifier}=={candidate.version}"
+        found: list[Requirement] = []
+        if candidate.extra is None:
+            if metadata.requires_python:
+                try:
+                    python = SpecifierSet(metadata.requires_python)
+                    found.append(Requirement(PYTHON, PYTHON, None, python, parent))
+                except InvalidSpecifier:
+                    self._warn(f"{parent} declares an invalid Requires-Python; ignored.")
+        else:
+            found.append(Requirement(
+                candidate.name, candidate.name, None, SpecifierSet(f"=={candidate.version}"), parent
+            ))
+            offered = {canonicalize_name(e) for e in metadata.provides_extra}
+            if offered and candidate.extra not in offered:
+                self._warn(f"{candidate.name} {candidate.version} has no extra "
+                           f"{candidate.extra!r}; ignored.")
+        base_env = self.target.environment()
+        extra_env = self.target.environment(candidate.extra or "")
+        for line in metadata.requires_dist:
+            try:
+                spec = Spec(line)
+            except InvalidRequirement:
+                self._warn(f"{parent} declares an invalid requirement {line!r}; ignored.")
+                continue
+            if candidate.extra is None:
+                if spec.marker is not None and not _holds(spec.marker, base_env):
+                    continue
+            elif spec.marker is None or not _holds(spec.marker, extra_env) or _holds(
+                spec.marker, base_env
+            ):
+                continue
+            found.extend(expand(spec, parent))
+        self.sources.prefetch({r.name for r in found if r.name != PYTHON})
+        return found
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def _holds(marker, environment: dict[str, str]) -> bool:
+    try:
+        return marker.evaluate(environment)
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        return False
+
+
+def resolve(
+    specs: Sequence[str],
+    pins: Mapping[str, Pin],
+    target: Target,
+    sources: Sources,
+    allow_build: bool = True,
+    reporter: BaseReporter | None = None,
+) -> Resolution:
+    """The pinned set for one target; every unservable project is named in one error."""
+    requirements, roots = parse_specs(specs, target)
+    if not requirements:
+        raise InputError(f"no requirement applies to {target.name} (their markers exclude it).")
+    provider = Provider(target, pins, sources, allow_build)
+    sources.prefetch({r.name for r in requirements})
+    resolver = Resolver(provider, reporter or BaseReporter())
+    try:
+        result = resolver.resolve(requirements, max_rounds=MAX_ROUNDS)
+    except ResolutionImpossible as exc:
+        raise InputError(_impossible(exc, pins, target)) from None
+    except ResolutionTooDeep:
+        raise InputError(
+            f"resolution for {target.name} gave up after {MAX_ROUNDS} rounds of backtracking; "
+            "pin more versions in the constraints."
+        ) from None
+    unservable = sorted(
+        c.problem for c in result.mapping.values() if c.problem and c.extra is None
+    )
+    if unservable:
+        raise InputError(
+            f"{len(unservable)} package(s) cannot be served for {target.name}: "
+            + "; ".join(unservable) + "."
+        )
+    return Resolution(_pins(result, roots), provider.warnings)
+
+
+def _pins(result, roots: Mapping[str, str]) -> list[ResolvedPin]:
+    extras: dict[str, set[str]] = defaultdict(set)
+    asked: dict[str, set[str]] = defaultdict(set)
+    for identifier, candidate in result.mapping.items():
+        if identifier == PYTHON:
+            continue
+        if candidate.extra:
+            extras[candidate.name].add(candidate.extra)
+        if identifier in roots:
+            asked[candidate.name].add(roots[identifier])
+        for parent in result.graph.iter_parents(identifier):
+            if parent is None:
+                continue
+            owner = result.mapping[parent]
+            if owner.name != candidate.name:
+                asked[candidate.name].add(owner.identifier)
+    return sorted(
+        (
+            ResolvedPin(
+                name=c.name,
+                version=c.version,
+                file=c.file,
+                extras=tuple(sorted(extras[c.name])),
+                required_by=tuple(sorted(asked[c.name])),
+            )
+            for identifier, c in result.mapping.items()
+            if identifier != PYTHON and c.extra is None
+        ),
+        key=lambda p: p.name,
+    )
+
+
+def _impossible(exc: ResolutionImpossible, pins: Mapping[str, Pin], target: Target) -> str:
+    """One sentence: which project, which specifiers from whom, what the index has."""
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for cause in exc.causes:
+        requirement = cause.requirement
+        who = cause.parent.identifier if cause.parent is not None else "the command line"
+        if requirement.name == PYTHON:
+            by_name[PYTHON].append(f"{who} requires Python {requirement.specifier}")
+            continue
+        shown = f"{requirement.name}{requirement.specifier}" if str(requirement.specifier) else \
+            requirement.name
+        by_name[requirement.name].append(f"{shown} (from {who})")
+    parts = []
+    for name, asks in by_name.items():
+        if name == PYTHON:
+            parts.append(f"{'; '.join(sorted(set(asks)))}, but the target is "
+                         f"{target.python_full_version}")
+            continue
+        pin = pins.get(name)
+        constraint = f" and the constraint {name}=={pin.version} (line {pin.line})" if pin else ""
+        parts.append(f"no version of {name} satisfies {', '.join(sorted(set(asks)))}{constraint}")
+    return f"cannot resolve for {target.name}: " + "; ".join(parts) + "."
