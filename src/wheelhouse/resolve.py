@@ -11,6 +11,7 @@ it becomes an *unservable* candidate, so that one run can name every such projec
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as Spec
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
@@ -214,10 +215,7 @@ class Provider(AbstractProvider):
         for f in files:
             by_version[f.version].append(f)
         allow_pre = any(s.prereleases for s in specifiers)
-        exact = {
-            Version(s.version) for spec in specifiers for s in spec
-            if s.operator in ("==", "===") and not s.version.endswith(".*")
-        }
+        exact = _exact_versions(specifiers)
         matches: list[Candidate] = []
         unservable: list[Candidate] = []
         for version in sorted(by_version, reverse=True):
@@ -282,6 +280,17 @@ class Provider(AbstractProvider):
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+
+def _exact_versions(specifiers: Iterable[SpecifierSet]) -> set[Version]:
+    """Versions pinned with == or === (which may admit a yanked file, PEP 592)."""
+    found = set()
+    for specifier in specifiers:
+        for spec in specifier:
+            if spec.operator in ("==", "===") and not spec.version.endswith(".*"):
+                with contextlib.suppress(InvalidVersion):
+                    found.add(Version(spec.version))
+    return found
 
 
 def _holds(marker, environment: dict[str, str]) -> bool:

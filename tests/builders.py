@@ -1,0 +1,155 @@
+"""Real wheels and sdists for the tests, written with zipfile and tarfile.
+
+The wheels are complete (METADATA, WHEEL, RECORD with hashes) so pip installs them; the
+sdists carry a PEP 517 backend (in-tree, or as a build requirement served by the test
+index) so pip builds them without setuptools or the internet.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+# A complete PEP 517 backend in a few lines: it packs the package folder and METADATA.
+BACKEND = '''
+import base64, hashlib, os, zipfile
+
+def _meta():
+    with open("PKG-INFO", encoding="utf-8") as f:
+        return f.read()
+
+def _field(meta, key):
+    for line in meta.splitlines():
+        if line.startswith(key + ": "):
+            return line.split(": ", 1)[1]
+
+def get_requires_for_build_wheel(config_settings=None):
+    return []
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    meta = _meta()
+    name, version = _field(meta, "Name"), _field(meta, "Version")
+    dist = name.replace("-", "_")
+    filename = f"{dist}-{version}-py3-none-any.whl"
+    info = f"{dist}-{version}.dist-info"
+    files = {f"{dist}/__init__.py": f"__version__ = {version!r}\\n".encode(),
+             f"{info}/METADATA": meta.encode(),
+             f"{info}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\n"
+                              b"Tag: py3-none-any\\n"}
+    record = []
+    with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{path},sha256={digest.decode()},{len(data)}")
+        record.append(f"{info}/RECORD,,")
+        zf.writestr(f"{info}/RECORD", "\\n".join(record) + "\\n")
+    return filename
+'''
+
+
+def _metadata(name, version, requires, extras, requires_python, metadata_version="2.1"):
+    lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}",
+             "License: MIT"]
+    if requires_python:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    for extra, needs in (extras or {}).items():
+        lines.append(f"Provides-Extra: {extra}")
+        for need in needs:
+            marker = f'extra == "{extra}"'
+            if ";" in need:
+                need, other = need.split(";", 1)
+                marker = f"({other.strip()}) and {marker}"
+            lines.append(f"Requires-Dist: {need.strip()}; {marker}")
+    return "\n".join(lines) + "\n"
+
+
+def _record_line(path: str, data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path},sha256={digest},{len(data)}"
+
+
+def make_wheel(
+    folder: Path,
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    extras: dict[str, tuple[str, ...]] | None = None,
+    requires_python: str | None = None,
+    tag: str = "py3-none-any",
+    payload: bytes = b"",
+    contents: dict[str, bytes] | None = None,
+) -> Path:
+    """A real, installable wheel; `payload` pads it, `contents` replaces its package."""
+    dist = name.replace("-", "_").replace(".", "_")
+    info = f"{dist}-{version}.dist-info"
+    pure = tag.endswith("-none-any")
+    wheel_tags = []
+    python, abi, platforms = tag.split("-")
+    for platform in platforms.split("."):
+        wheel_tags.append(f"Tag: {python}-{abi}-{platform}")
+    files = dict(contents or {f"{dist}/__init__.py": f"__version__ = {version!r}\n".encode()})
+    files |= {
+        f"{info}/METADATA": _metadata(name, version, requires, extras, requires_python).encode(),
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nGenerator: tests\n"
+            f"Root-Is-Purelib: {'true' if pure else 'false'}\n" + "\n".join(wheel_tags) + "\n"
+        ).encode(),
+    }
+    if payload:
+        files[f"{dist}/payload.bin"] = payload
+    path = folder / f"{dist}-{version}-{tag}.whl"
+    record = [_record_line(p, d) for p, d in files.items()] + [f"{info}/RECORD,,"]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for member, data in files.items():
+            zf.writestr(member, data)
+        zf.writestr(f"{info}/RECORD", "\n".join(record) + "\n")
+    return path
+
+
+def make_sdist(
+    folder: Path,
+    name: str,
+    version: str,
+    requires: tuple[str, ...] = (),
+    backend_requires: tuple[str, ...] = (),
+    backend: str = "wh_test_backend",
+) -> Path:
+    """An sdist pip can build offline: the backend is in-tree unless `backend_requires`."""
+    dist = name.replace("-", "_")
+    root = f"{dist}-{version}"
+    pkg_info = _metadata(name, version, requires, None, None)
+    members = {f"{root}/PKG-INFO": pkg_info.encode(), f"{root}/{dist}/__init__.py": b""}
+    requires_list = ", ".join(f'"{r}"' for r in backend_requires)
+    if backend_requires:
+        pyproject = f'[build-system]\nrequires = [{requires_list}]\nbuild-backend = "{backend}"\n'
+    else:
+        pyproject = (
+            f'[build-system]\nrequires = []\nbuild-backend = "{backend}"\n'
+            'backend-path = ["_build"]\n'
+        )
+        members[f"{root}/_build/{backend}.py"] = BACKEND.encode()
+    members[f"{root}/pyproject.toml"] = pyproject.encode()
+    path = folder / f"{dist}-{version}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for member, data in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            info.mtime = 315532800
+            tf.addfile(info, io.BytesIO(data))
+    return path
+
+
+def make_backend_wheel(folder: Path, name: str = "wh-test-backend", version: str = "1.0") -> Path:
+    """A wheel whose module is the BACKEND above: a build requirement on the test index."""
+    module = name.replace("-", "_")
+    return make_wheel(folder, name, version, contents={f"{module}.py": BACKEND.encode()})
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

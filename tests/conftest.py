@@ -1,0 +1,236 @@
+"""Real servers on 127.0.0.1 for the tests: pypiserver for the index, a small HTTP server for
+constraints, static Simple pages (yanked files) and faults (404, 401, dropped connections).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from builders import make_backend_wheel, make_sdist, make_wheel
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No pip configuration of this machine leaks in; caches are the test's own."""
+    for key in list(os.environ):
+        if key.startswith("PIP_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("WHEELHOUSE_BACKOFF", "0")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port}")
+
+
+def build_universe(folder: Path) -> None:
+    """The packages the index serves: dependencies, extras, markers, platforms, an sdist."""
+    folder.mkdir(parents=True, exist_ok=True)
+    make_wheel(folder, "alpha", "1.0", requires=("beta>=1.0",))
+    make_wheel(
+        folder, "alpha", "2.0",
+        requires=(
+            "beta>=1.0",
+            'gamma; python_version < "3.11"',
+            'delta; sys_platform == "win32"',
+        ),
+        extras={"fast": ("epsilon",), "Plat.Form": ("plat",)},
+    )
+    make_wheel(folder, "beta", "1.0")
+    make_wheel(folder, "beta", "1.1")
+    make_wheel(folder, "beta", "2.0rc1")
+    make_wheel(folder, "gamma", "1.0")
+    make_wheel(folder, "delta", "1.0")
+    make_wheel(folder, "epsilon", "1.0", requires=("zeta[extra1]",))
+    make_wheel(folder, "zeta", "1.0", extras={"extra1": ("eta",)})
+    make_wheel(folder, "eta", "1.0")
+    # Requires-Python only in METADATA (pypiserver publishes no data-requires-python).
+    make_wheel(folder, "modern", "1.0", requires_python=">=3.8")
+    make_wheel(folder, "modern", "2.0", requires_python=">=3.12")
+    for tag in (
+        "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
+        "cp311-cp311-manylinux_2_31_aarch64",
+        "cp311-cp311-win_amd64",
+    ):
+        make_wheel(folder, "plat", "1.0", tag=tag)
+    make_wheel(folder, "winonly", "1.0", tag="py3-none-win_amd64")
+    make_wheel(folder, "maconly", "1.0", tag="py3-none-macosx_11_0_arm64")
+    make_sdist(folder, "sdistonly", "1.0", requires=("beta",))
+    make_sdist(folder, "needsbackend", "1.0", backend_requires=("wh-test-backend",))
+    make_backend_wheel(folder)
+
+
+@dataclass
+class Pypiserver:
+    url: str
+    folder: Path
+
+
+@pytest.fixture(scope="session")
+def pypiserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pypiserver]:
+    """A real pypiserver on 127.0.0.1 serving the test universe, with no PyPI fallback."""
+    folder = tmp_path_factory.mktemp("index")
+    build_universe(folder)
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1",
+         "--disable-fallback", "--backend", "simple-dir", "--log-stream", "none", str(folder)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(port)
+        yield Pypiserver(f"http://127.0.0.1:{port}/simple", folder)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+@dataclass
+class WebServer:
+    """A threading HTTP server on 127.0.0.1 whose answers the test decides, path by path."""
+
+    port: int
+    routes: dict[str, Route] = field(default_factory=dict)
+    hits: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def file(self, path: str, body: bytes, headers: dict[str, str] | None = None,
+             status: int = 200, delay_per_chunk: float = 0.0) -> str:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            handler.send_response(status)
+            handler.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                handler.send_header(key, value)
+            handler.end_headers()
+            for start in range(0, len(body), 64 * 1024):
+                handler.wfile.write(body[start:start + 64 * 1024])
+                if delay_per_chunk:
+                    handler.wfile.flush()
+                    time.sleep(delay_per_chunk)
+
+        self.routes[path] = answer
+        return self.url + path
+
+    def status(self, path: str, status: int) -> str:
+        return self.file(path, b"", status=status)
+
+    def drop(self, path: str) -> str:
+        """Close the connection without a word: what a broken proxy does."""
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+
+        self.routes[path] = answer
+        return self.url + path
+
+    def simple_page(self, project: str, files: list[tuple[Path, dict[str, str]]]) -> str:
+        """A PEP 503 page for `project` listing files (with extra anchor attributes)."""
+        anchors = []
+        for path, attributes in files:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            href = self.file(f"/files/{path.name}", path.read_bytes())
+            extra = "".join(f' {key}="{value}"' for key, value in attributes.items())
+            anchors.append(f'<a href="{href}#sha256={digest}"{extra}>{path.name}</a><br/>')
+        body = "<!DOCTYPE html><html><body>" + "\n".join(anchors) + "</body></html>"
+        self.file(f"/simple/{project}/", body.encode(), {"Content-Type": "text/html"})
+        return f"{self.url}/simple"
+
+
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    server_box: dict[str, WebServer] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            state = server_box["state"]
+            state.hits.append(self.path)
+            route = state.routes.get(self.path.split("?")[0])
+            if route is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            route(self)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    state = WebServer(httpd.server_address[1])
+    server_box["state"] = state
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """Run `python -m wheelhouse ...` as a user would, in its own process."""
+    def run(*args: str, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "wheelhouse", *args],
+            capture_output=True, text=True, timeout=timeout, cwd=kwargs.pop("cwd", tmp_path),
+            **kwargs,
+        )
+
+    return run
+
+
+def venv_python(folder: Path, python: str = sys.executable) -> Path:
+    """A clean virtualenv (with pip) of the given interpreter."""
+    subprocess.run([python, "-m", "venv", str(folder)], check=True, capture_output=True)
+    return folder / "bin" / "python"
+
+
+def pip_install_offline(python: Path, dest: Path) -> subprocess.CompletedProcess[str]:
+    """The acceptance check: install the lock with no index and every hash required."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    return subprocess.run(
+        [str(python), "-m", "pip", "install", "--isolated", "--no-index", "--find-links",
+         str(dest), "--require-hashes", "--disable-pip-version-check", "-r",
+         str(dest / "requirements.lock.txt")],
+        capture_output=True, text=True, env=env,
+    )

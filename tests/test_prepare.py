@@ -1,0 +1,218 @@
+"""`wheelhouse prepare` end to end against a real pypiserver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from builders import make_wheel, sha256
+from conftest import pip_install_offline, venv_python
+
+PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
+
+
+def manifest(dest: Path) -> dict:
+    return json.loads((dest / "wheelhouse.json").read_text())
+
+
+def files_by_name(dest: Path) -> dict[str, dict]:
+    return {f["name"]: f for f in manifest(dest)["files"]}
+
+
+def test_extras_transitive_extras_and_constraints(pypiserver, web, run_cli, tmp_path):
+    constraints = b"# pins\nbeta==1.0\neta==1.0  # inline comment\nunused==9.9\n"
+    url = web.file("/c.txt", constraints, {"ETag": '"abc"', "Last-Modified": "Tue, 05 Nov 2024"})
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha[fast]==2.0", "--constraints", url, "--python", "3.11",
+                     "--platform", "manylinux_2_28_x86_64", "--index-url", pypiserver.url,
+                     "--dest", str(dest), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True and summary["files"] == 5
+    found = files_by_name(dest)
+    assert {n: f["version"] for n, f in found.items()} == {
+        "alpha": "2.0", "beta": "1.0", "epsilon": "1.0", "zeta": "1.0", "eta": "1.0"
+    }
+    # gamma (python_version < 3.11) and delta (win32) are not for this target
+    assert found["epsilon"]["required_by"] == ["alpha[fast]"]
+    assert found["eta"]["required_by"] == ["zeta[extra1]"]
+    assert found["alpha"]["required_by"] == ["alpha[fast]==2.0"]
+    assert found["alpha"]["extras"] == ["fast"]
+    for entry in found.values():
+        path = dest / entry["filename"]
+        assert entry["sha256"] == sha256(path) == entry["index_sha256"]
+        assert entry["size"] == path.stat().st_size
+        assert entry["kind"] == "wheel"
+        assert entry["url"].startswith(pypiserver.url.rsplit("/", 1)[0])
+    document = manifest(dest)
+    assert document["schema"] == 1
+    assert document["tool"]["name"] == "wheelhouse"
+    assert document["requirements"] == ["alpha[fast]==2.0"]
+    assert document["constraints"]["source"] == url
+    assert document["constraints"]["sha256"] == __import__("hashlib").sha256(constraints).hexdigest()
+    assert document["constraints"]["etag"] == '"abc"'
+    assert document["constraints"]["last_modified"] == "Tue, 05 Nov 2024"
+    assert document["targets"][0]["python"] == "3.11"
+    assert document["targets"][0]["platforms"][0] == "manylinux_2_28_x86_64"
+    assert document["index_urls"] == [pypiserver.url]
+    # the constraints exactly as downloaded, under the name the Airflow image looks for
+    assert (dest / "constraints-3.11.txt").read_bytes() == constraints
+    lock = (dest / "requirements.lock.txt").read_text()
+    for entry in found.values():
+        assert f"{entry['name']}=={entry['version']} \\\n    --hash=sha256:{entry['sha256']}" in lock
+
+
+def test_markers_are_the_targets_not_the_hosts(pypiserver, run_cli, tmp_path):
+    old = tmp_path / "py310"
+    assert run_cli("prepare", "alpha==2.0", "--python", "3.10", "--index-url", pypiserver.url,
+                   "--dest", str(old)).returncode == 0
+    assert "gamma" in files_by_name(old)  # python_version < "3.11", though the host may be 3.11
+    windows = tmp_path / "win"
+    result = run_cli("prepare", "alpha==2.0", "--python", "3.12", "--platform", "win_amd64",
+                     "--index-url", pypiserver.url, "--dest", str(windows))
+    assert result.returncode == 0, result.stderr
+    names = files_by_name(windows)
+    assert "delta" in names and "gamma" not in names
+
+
+def test_requires_python_from_metadata_backtracks(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "modern", "--python", "3.11", "--index-url", pypiserver.url,
+                     "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    assert files_by_name(dest)["modern"]["version"] == "1.0"
+    assert sorted(p.name for p in dest.glob("*.whl")) == ["modern-1.0-py3-none-any.whl"]
+    newer = tmp_path / "wh312"
+    assert run_cli("prepare", "modern", "--python", "3.12", "--index-url", pypiserver.url,
+                   "--dest", str(newer)).returncode == 0
+    assert files_by_name(newer)["modern"]["version"] == "2.0"
+
+
+def test_platform_wheel_accepts_older_manylinux_tags(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "plat==1.0", "--python", "3.12", "--platform",
+                     "manylinux_2_28_x86_64", "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    entry = files_by_name(dest)["plat"]
+    assert entry["filename"] == "plat-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    assert "cp312-cp312-manylinux2014_x86_64" in entry["tags"]
+    arm = tmp_path / "arm"
+    assert run_cli("prepare", "plat==1.0", "--python", "3.11", "--platform", "linux/arm64",
+                   "--index-url", pypiserver.url, "--dest", str(arm)).returncode == 0
+    assert files_by_name(arm)["plat"]["filename"].endswith("manylinux_2_31_aarch64.whl")
+
+
+def test_every_unservable_package_is_named_in_one_error(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "plat==1.0", "winonly", "maconly", "alpha", "--python", "3.13",
+                     "--platform", "manylinux_2_28_x86_64", "--index-url", pypiserver.url,
+                     "--dest", str(dest))
+    assert result.returncode == 2
+    message = result.stderr
+    assert "3 package(s) cannot be served for cp313-manylinux_2_28_x86_64" in message
+    for name in ("plat==1.0", "winonly==1.0", "maconly==1.0"):
+        assert name in message
+    assert "Traceback" not in message
+    assert not (dest / "wheelhouse.json").exists()
+    # what was fetched stays for the next run, but only whole and verified, never partial
+    assert not [p for p in dest.iterdir() if p.name.startswith(".")]
+    for wheel in dest.glob("*.whl"):
+        assert sha256(wheel) == sha256(pypiserver.folder / wheel.name)
+
+
+def test_sdist_only_package_is_built_and_recorded(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "sdistonly==1.0", "needsbackend", "--python", "3.12",
+                     "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    found = files_by_name(dest)
+    built = found["sdistonly"]
+    assert built["kind"] == "built-wheel"
+    assert built["filename"] == "sdistonly-1.0-py3-none-any.whl"
+    assert built["sha256"] == sha256(dest / built["filename"])
+    sdist = pypiserver.folder / "sdistonly-1.0.tar.gz"
+    assert built["index_sha256"] == built["sdist"]["sha256"] == sha256(sdist)
+    assert built["sdist"]["filename"] == "sdistonly-1.0.tar.gz"
+    assert "beta" in found  # the built wheel's own dependencies were followed
+    # its build requirement came from the same index (pypiserver has no PyPI fallback)
+    assert found["needsbackend"]["kind"] == "built-wheel"
+    assert not list(dest.glob("*.tar.gz")), "sdists are build inputs, not shipped by default"
+
+
+def test_no_build_refuses_sdists(pypiserver, run_cli, tmp_path):
+    result = run_cli("prepare", "sdistonly==1.0", "--no-build", "--index-url", pypiserver.url,
+                     "--dest", str(tmp_path / "wh"))
+    assert result.returncode == 2
+    assert "sdistonly==1.0" in result.stderr and "--no-build" in result.stderr
+
+
+def test_yanked_files_are_skipped_unless_pinned(pypiserver, web, run_cli, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    old = make_wheel(folder, "oldie", "1.0")
+    new = make_wheel(folder, "oldie", "2.0")
+    extra_index = web.simple_page("oldie", [(old, {}), (new, {"data-yanked": "broken"})])
+    loose = tmp_path / "loose"
+    result = run_cli("prepare", "oldie", "--index-url", pypiserver.url, "--extra-index-url",
+                     extra_index, "--dest", str(loose))
+    assert result.returncode == 0, result.stderr
+    assert files_by_name(loose)["oldie"]["version"] == "1.0"
+    pinned = tmp_path / "pinned"
+    result = run_cli("prepare", "oldie==2.0", "--index-url", pypiserver.url, "--extra-index-url",
+                     extra_index, "--dest", str(pinned))
+    assert result.returncode == 0, result.stderr
+    entry = files_by_name(pinned)["oldie"]
+    assert entry["version"] == "2.0" and entry["yanked"] is True
+
+
+def test_rerun_reuses_verified_files_and_is_stable(pypiserver, web, run_cli, tmp_path):
+    url = web.file("/c.txt", b"beta==1.1\n")
+    dest = tmp_path / "wh"
+    args = ("prepare", "alpha[fast]==2.0", "--constraints", url, "--python", "3.11",
+            "--index-url", pypiserver.url, "--dest", str(dest), "--json")
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    stamps = {p.name: p.stat().st_mtime_ns for p in dest.glob("*.whl")}
+    before = manifest(dest)
+    second = run_cli(*args)
+    assert second.returncode == 0, second.stderr
+    summary = json.loads(second.stdout)
+    assert summary["counts"]["downloaded"] == 0
+    assert summary["counts"]["reused"] == summary["files"] == 5
+    assert {p.name: p.stat().st_mtime_ns for p in dest.glob("*.whl")} == stamps
+    after = manifest(dest)
+    before.pop("created")
+    after.pop("created")
+    assert before == after
+    # a file that no longer matches the index is replaced, not trusted
+    beta = dest / "beta-1.1-py3-none-any.whl"
+    beta.write_bytes(b"tampered")
+    third = run_cli(*args)
+    assert third.returncode == 0, third.stderr
+    assert json.loads(third.stdout)["counts"]["downloaded"] == 1
+    assert sha256(beta) == sha256(pypiserver.folder / beta.name)
+
+
+def test_prepared_folder_installs_offline_with_hashes(pypiserver, web, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha[fast]==2.0", "sdistonly", "--python", PY,
+                     "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    python = venv_python(tmp_path / "venv")
+    install = pip_install_offline(python, dest)
+    assert install.returncode == 0, install.stderr
+    listed = __import__("subprocess").run(
+        [str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True)
+    installed = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert {"alpha", "beta", "epsilon", "zeta", "eta", "sdistonly"} <= installed
+
+
+@pytest.mark.parametrize("spec", ["alpha[fast", "alpha===", "--oops"])
+def test_bad_spec_is_one_sentence_and_exit_2(pypiserver, run_cli, tmp_path, spec):
+    result = run_cli("prepare", "--index-url", pypiserver.url, "--dest", str(tmp_path / "wh"),
+                     "--", spec)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert spec in result.stderr
