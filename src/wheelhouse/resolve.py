@@ -210,7 +210,7 @@ class Provider(AbstractProvider):
         try:
             files = self.sources.files(name)
         except ProjectNotFound:
-            return [Candidate(name, Version("0"), extra, problem=f"{name} is on no index")]
+            return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
         by_version: dict[Version, list[IndexFile]] = defaultdict(list)
         for f in files:
             by_version[f.version].append(f)
@@ -318,7 +318,7 @@ def resolve(
     try:
         result = resolver.resolve(requirements, max_rounds=MAX_ROUNDS)
     except ResolutionImpossible as exc:
-        raise InputError(_impossible(exc, pins, target)) from None
+        raise InputError(_impossible(exc, pins, target, sources)) from None
     except ResolutionTooDeep:
         raise InputError(
             f"resolution for {target.name} gave up after {MAX_ROUNDS} rounds of backtracking; "
@@ -367,7 +367,9 @@ def _pins(result, roots: Mapping[str, str]) -> list[ResolvedPin]:
     )
 
 
-def _impossible(exc: ResolutionImpossible, pins: Mapping[str, Pin], target: Target) -> str:
+def _impossible(
+    exc: ResolutionImpossible, pins: Mapping[str, Pin], target: Target, sources: Sources
+) -> str:
     """One sentence: which project, which specifiers from whom, what the index has."""
     by_name: dict[str, list[str]] = defaultdict(list)
     for cause in exc.causes:
@@ -387,5 +389,16 @@ def _impossible(exc: ResolutionImpossible, pins: Mapping[str, Pin], target: Targ
             continue
         pin = pins.get(name)
         constraint = f" and the constraint {name}=={pin.version} (line {pin.line})" if pin else ""
-        parts.append(f"no version of {name} satisfies {', '.join(sorted(set(asks)))}{constraint}")
+        parts.append(f"no version of {name} satisfies {', '.join(sorted(set(asks)))}{constraint}"
+                     f" ({_offered(name, sources)})")
     return f"cannot resolve for {target.name}: " + "; ".join(parts) + "."
+
+
+def _offered(name: str, sources: Sources) -> str:
+    """'the index has 1.1, 1.0': what a user needs to fix a pin."""
+    try:
+        versions = sorted({f.version for f in sources.files(name)}, reverse=True)
+    except ProjectNotFound:
+        return "it is not on any index"
+    shown = ", ".join(str(v) for v in versions[:6]) + (", ..." if len(versions) > 6 else "")
+    return f"the index has {shown}" if versions else "the index lists no files"

@@ -1,0 +1,77 @@
+"""Constraints: parsing every line, Airflow's URLs, and the airflow: source end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import SHARED
+
+from wheelhouse.airflow import constraints_url
+from wheelhouse.constraints import parse_constraints
+from wheelhouse.errors import InputError
+from wheelhouse.target import make_target
+
+
+def test_real_airflow_constraints_parse_completely():
+    for path in sorted((SHARED / "constraints").glob("*/*.txt")):
+        pins = parse_constraints(path.read_bytes(), str(path))
+        lines = [line for line in path.read_text().splitlines()
+                 if line.strip() and not line.startswith("#")]
+        assert len(pins) == len(lines), path
+        assert all("apache-airflow" != pin.name for pin in pins)
+
+
+def test_markers_in_constraints_are_evaluated_for_the_target():
+    content = b'tomli==2.0.1; python_version < "3.11"\nidna==3.10\n'
+    from wheelhouse.constraints import Constraints
+
+    constraints = Constraints("c.txt", content, pins=parse_constraints(content, "c.txt"))
+    assert set(constraints.pins_for(make_target("3.10", "manylinux_2_28_x86_64"))) == {
+        "tomli", "idna"}
+    assert set(constraints.pins_for(make_target("3.12", "manylinux_2_28_x86_64"))) == {"idna"}
+
+
+@pytest.mark.parametrize("line", ["foo>=1", "foo", "foo==1.*", "foo[bar]==1", "-e .",
+                                  "foo @ https://x/foo.whl", "not a pin"])
+def test_lines_that_are_not_pins_name_the_file_and_line(line):
+    with pytest.raises(InputError, match=r"c\.txt, line 3"):
+        parse_constraints(f"# head\nok==1.0\n{line}\n".encode(), "c.txt")
+
+
+def test_conflicting_pins_for_one_target():
+    from wheelhouse.constraints import Constraints
+
+    content = b"idna==3.10\nidna==3.9\n"
+    constraints = Constraints("c.txt", content, pins=parse_constraints(content, "c.txt"))
+    with pytest.raises(InputError, match="lines 1 and 2"):
+        constraints.pins_for(make_target("3.11", "manylinux_2_28_x86_64"))
+
+
+def test_airflow_urls():
+    base = "https://raw.githubusercontent.com/apache/airflow"
+    assert constraints_url("airflow:2.10.3", "3.11") == f"{base}/constraints-2.10.3/constraints-3.11.txt"
+    assert constraints_url("airflow:2.10.3:no-providers", "3.12") == (
+        f"{base}/constraints-2.10.3/constraints-no-providers-3.12.txt")
+    assert constraints_url("airflow:main:constraints-source-providers", "3.12") == (
+        f"{base}/constraints-main/constraints-source-providers-3.12.txt")
+    assert constraints_url("airflow:2-10", "3.11") == f"{base}/constraints-2-10/constraints-3.11.txt"
+    for bad in ("airflow:", "airflow:2.10.3:weird", "airflow:banana", "airflow:1:2:3"):
+        with pytest.raises(InputError):
+            constraints_url(bad, "3.11")
+
+
+def test_airflow_source_fetches_the_targets_python(pypiserver, web, run_cli, tmp_path,
+                                                   monkeypatch):
+    real = SHARED / "constraints" / "constraints-2.10.3" / "constraints-no-providers-3.11.txt"
+    web.file("/constraints-2.10.3/constraints-no-providers-3.11.txt", real.read_bytes())
+    monkeypatch.setenv("WHEELHOUSE_AIRFLOW_CONSTRAINTS_BASE", web.url)
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha==2.0", "--constraints", "airflow:2.10.3:no-providers",
+                     "--python", "3.11", "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    assert (dest / "constraints-3.11.txt").read_bytes() == real.read_bytes()
+    document = json.loads((dest / "wheelhouse.json").read_text())
+    assert document["constraints"]["url"] == (
+        f"{web.url}/constraints-2.10.3/constraints-no-providers-3.11.txt")
+    assert document["constraints"]["source"] == "airflow:2.10.3:no-providers"

@@ -1,0 +1,85 @@
+"""A few end-to-end runs against PyPI itself (deselect with -m 'not network')."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import SHARED, pip_install_offline, venv_python
+from packaging.utils import canonicalize_name
+
+pytestmark = pytest.mark.network
+
+
+def pyenv_python(version: str) -> str:
+    root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    found = sorted(Path(root, "versions").glob(f"{version}.*/bin/python"))
+    if not found:
+        pytest.skip(f"no Python {version} under {root}/versions")
+    return str(found[-1])
+
+
+def names(dest: Path) -> dict[str, str]:
+    document = json.loads((dest / "wheelhouse.json").read_text())
+    return {f["name"]: f["version"] for f in document["files"]}
+
+
+def test_pytest_for_python_310_from_a_newer_host(run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "pytest==8.3.5", "--python", "3.10", "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    found = names(dest)
+    assert found["pytest"] == "8.3.5"
+    assert {"exceptiongroup", "tomli"} <= set(found)  # behind python_version < "3.11"
+    install = pip_install_offline(venv_python(tmp_path / "venv", pyenv_python("3.10")), dest)
+    assert install.returncode == 0, install.stderr
+
+
+def test_host_target_contains_every_pin_pip_picks(run_cli, tmp_path):
+    constraints = tmp_path / "c.txt"
+    constraints.write_text("urllib3==2.2.3\nidna==3.10\n")
+    spec = "requests[socks]==2.32.3"
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", spec, "--constraints", str(constraints), "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    report = tmp_path / "report.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--isolated", "--dry-run", "--ignore-installed",
+         "--quiet", "--report", str(report), "--index-url", "https://pypi.org/simple",
+         "-c", str(constraints), spec],
+        check=True, env=env, capture_output=True,
+    )
+    picked = {
+        (canonicalize_name(item["metadata"]["name"]), item["metadata"]["version"])
+        for item in json.loads(report.read_text())["install"]
+    }
+    ours = set(names(dest).items())
+    assert picked <= ours, picked - ours
+    assert ("pysocks", "1.7.1") in ours or any(n == "pysocks" for n, _ in ours)
+
+
+@pytest.mark.parametrize("python", ["3.11", "3.12"])
+def test_airflow_2_10_3_installs_offline(run_cli, tmp_path, python):
+    interpreter = pyenv_python(python)
+    constraints = SHARED / "constraints" / "constraints-2.10.3" / f"constraints-{python}.txt"
+    dest = tmp_path / "docker-context-files"
+    result = run_cli("prepare", "apache-airflow[celery,postgres]==2.10.3", "--constraints",
+                     str(constraints), "--python", python, "--dest", str(dest), timeout=900)
+    assert result.returncode == 0, result.stderr
+    found = names(dest)
+    assert found["apache-airflow"] == "2.10.3"
+    assert "apache-airflow-providers-celery" in found
+    document = json.loads((dest / "wheelhouse.json").read_text())
+    nvd3 = [f for f in document["files"] if f["name"] == "python-nvd3"]
+    assert nvd3 and nvd3[0]["kind"] == "built-wheel"  # python-nvd3 has only an sdist
+    venv = venv_python(tmp_path / "venv", interpreter)
+    install = pip_install_offline(venv, dest)
+    assert install.returncode == 0, install.stderr[-2000:]
+    check = subprocess.run([str(venv), "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout

@@ -1,0 +1,194 @@
+"""Bad input and bad networks: one sentence, the right exit code, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from builders import make_wheel
+from conftest import free_port
+
+
+def assert_clean_failure(result, code: int, *words: str) -> None:
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(error_lines) == 1, result.stderr
+    for word in words:
+        assert word in result.stderr, (word, result.stderr)
+
+
+def assert_nothing_written(dest: Path) -> None:
+    if dest.exists():
+        leftovers = [p.name for p in dest.iterdir()]
+        assert "wheelhouse.json" not in leftovers
+        assert not [name for name in leftovers if name.startswith(".")], leftovers
+
+
+def test_bad_constraints_line_names_file_and_line(pypiserver, web, run_cli, tmp_path):
+    url = web.file("/c.txt", b"beta==1.0\n\n# fine\nbeta>=1.0\n")
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha", "--constraints", url, "--index-url", pypiserver.url,
+                     "--dest", str(dest))
+    assert_clean_failure(result, 2, url, "line 4", "beta>=1.0")
+    assert_nothing_written(dest)
+
+
+def test_constraints_that_are_not_a_requirement(pypiserver, run_cli, tmp_path):
+    constraints = tmp_path / "c.txt"
+    constraints.write_text("beta==1.0\nthis is not a pin\n")
+    result = run_cli("prepare", "alpha", "--constraints", str(constraints), "--index-url",
+                     pypiserver.url, "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 2, str(constraints), "line 2")
+
+
+def test_missing_local_constraints_file(pypiserver, run_cli, tmp_path):
+    result = run_cli("prepare", "alpha", "--constraints", str(tmp_path / "nope.txt"),
+                     "--index-url", pypiserver.url, "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 2, "nope.txt", "does not exist")
+
+
+def test_constraints_url_404(pypiserver, web, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha", "--constraints", f"{web.url}/missing.txt",
+                     "--index-url", pypiserver.url, "--dest", str(dest))
+    assert_clean_failure(result, 2, "missing.txt", "404")
+    assert_nothing_written(dest)
+
+
+def test_server_that_drops_the_connection_is_retried_then_exit_3(pypiserver, web, run_cli,
+                                                                  tmp_path):
+    url = web.drop("/c.txt")
+    result = run_cli("prepare", "alpha", "--constraints", url, "--index-url", pypiserver.url,
+                     "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 3, "/c.txt")
+    assert web.hits.count("/c.txt") == 4  # the first try and three retries
+
+
+def test_5xx_is_retried_and_recovers(pypiserver, web, run_cli, tmp_path):
+    answers = iter([503, 502, 200])
+
+    def flaky(handler):
+        status = next(answers)
+        body = b"beta==1.0\n" if status == 200 else b""
+        handler.send_response(status)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    web.routes["/c.txt"] = flaky
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha==2.0", "--constraints", f"{web.url}/c.txt", "--python",
+                     "3.11", "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    assert web.hits.count("/c.txt") == 3
+    assert (dest / "beta-1.0-py3-none-any.whl").exists()
+
+
+def test_unreachable_index_exit_3(run_cli, tmp_path):
+    port = free_port()  # nothing listens there
+    result = run_cli("prepare", "alpha", "--index-url", f"http://127.0.0.1:{port}/simple",
+                     "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 3, f"127.0.0.1:{port}")
+
+
+def test_bad_credentials_exit_3_and_are_redacted(web, run_cli, tmp_path):
+    web.status("/simple/alpha/", 401)
+    index = f"http://bob:hunter2@127.0.0.1:{web.port}/simple"
+    result = run_cli("prepare", "alpha", "--index-url", index, "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 3, "401", "bob:****@")
+    assert "hunter2" not in result.stderr
+
+
+def test_unknown_package_exit_2(pypiserver, run_cli, tmp_path):
+    result = run_cli("prepare", "alpha", "no-such-thing==1.0", "--index-url", pypiserver.url,
+                     "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 2, "no-such-thing is not on any index")
+
+
+def test_version_not_on_the_index_exit_2(pypiserver, run_cli, tmp_path):
+    result = run_cli("prepare", "beta==7.0", "--index-url", pypiserver.url,
+                     "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 2, "beta==7.0", "1.1")
+
+
+def test_conflict_between_spec_and_constraint_exit_2(pypiserver, web, run_cli, tmp_path):
+    url = web.file("/c.txt", b"beta==1.0\n")
+    result = run_cli("prepare", "beta>=1.1", "--constraints", url, "--index-url", pypiserver.url,
+                     "--dest", str(tmp_path / "wh"))
+    assert_clean_failure(result, 2, "beta>=1.1", "beta==1.0", "line 1")
+
+
+def test_digest_mismatch_is_refused_exit_3(web, run_cli, tmp_path):
+    folder = tmp_path / "files"
+    folder.mkdir()
+    wheel = make_wheel(folder, "liar", "1.0")
+    web.file(f"/files/{wheel.name}", wheel.read_bytes())
+    page = f'<a href="/files/{wheel.name}#sha256={"0" * 64}">{wheel.name}</a>'
+    web.file("/simple/liar/", page.encode(), {"Content-Type": "text/html"})
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "liar", "--index-url", f"{web.url}/simple", "--dest", str(dest))
+    assert_clean_failure(result, 3, wheel.name, "0" * 64)
+    assert not (dest / wheel.name).exists()
+    assert_nothing_written(dest)
+
+
+def _slow_index(web, tmp_path: Path) -> tuple[str, Path]:
+    """An index whose only wheel (8 MB) trickles out over several seconds."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    wheel = make_wheel(folder, "slow", "1.0", payload=os.urandom(8 << 20))
+    page = web.simple_page("slow", [(wheel, {})])
+    web.file(f"/files/{wheel.name}", wheel.read_bytes(), delay_per_chunk=0.05)
+    return page, wheel
+
+
+def _start(tmp_path: Path, index: str, dest: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "wheelhouse", "prepare", "slow", "--index-url", index,
+         "--dest", str(dest)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+
+
+def _wait_for_partial(dest: Path, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if dest.is_dir() and any(".part-" in p.name for p in dest.iterdir()):
+            return
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the download never started")
+
+
+def test_ctrl_c_leaves_no_partial_file(web, tmp_path):
+    index, wheel = _slow_index(web, tmp_path)
+    dest = tmp_path / "wh"
+    process = _start(tmp_path, index, dest)
+    _wait_for_partial(dest, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    assert sorted(p.name for p in dest.iterdir()) == []
+
+
+def test_kill_leaves_only_hidden_partials_and_rerun_cleans_them(web, run_cli, tmp_path):
+    index, wheel = _slow_index(web, tmp_path)
+    dest = tmp_path / "wh"
+    process = _start(tmp_path, index, dest)
+    _wait_for_partial(dest, process)
+    process.kill()
+    process.communicate(timeout=30)
+    names = [p.name for p in dest.iterdir()]
+    assert wheel.name not in names and "wheelhouse.json" not in names
+    assert all(name.startswith(".") and ".part-" in name for name in names)
+    web.file(f"/files/{wheel.name}", wheel.read_bytes())  # full speed now
+    result = run_cli("prepare", "slow", "--index-url", index, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    assert not [p for p in dest.iterdir() if p.name.startswith(".")]
+    assert (dest / wheel.name).read_bytes() == wheel.read_bytes()
