@@ -17,7 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from builders import make_backend_wheel, make_sdist, make_wheel
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,7 +19,7 @@ def test_real_airflow_constraints_parse_completely():
         lines = [line for line in path.read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
         assert len(pins) == len(lines), path
-        assert all("apache-airflow" != pin.name for pin in pins)
+        assert all(pin.name != "apache-airflow" for pin in pins)
 
 
 def test_markers_in_constraints_are_evaluated_for_the_target():
@@ -50,12 +50,14 @@ def test_conflicting_pins_for_one_target():
 
 def test_airflow_urls():
     base = "https://raw.githubusercontent.com/apache/airflow"
-    assert constraints_url("airflow:2.10.3", "3.11") == f"{base}/constraints-2.10.3/constraints-3.11.txt"
+    assert constraints_url("airflow:2.10.3", "3.11") == (
+        f"{base}/constraints-2.10.3/constraints-3.11.txt")
     assert constraints_url("airflow:2.10.3:no-providers", "3.12") == (
         f"{base}/constraints-2.10.3/constraints-no-providers-3.12.txt")
     assert constraints_url("airflow:main:constraints-source-providers", "3.12") == (
         f"{base}/constraints-main/constraints-source-providers-3.12.txt")
-    assert constraints_url("airflow:2-10", "3.11") == f"{base}/constraints-2-10/constraints-3.11.txt"
+    assert constraints_url("airflow:2-10", "3.11") == (
+        f"{base}/constraints-2-10/constraints-3.11.txt")
     for bad in ("airflow:", "airflow:2.10.3:weird", "airflow:banana", "airflow:1:2:3"):
         with pytest.raises(InputError):
             constraints_url(bad, "3.11")

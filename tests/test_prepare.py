@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -51,7 +54,7 @@ def test_extras_transitive_extras_and_constraints(pypiserver, web, run_cli, tmp_
     assert document["tool"]["name"] == "wheelhouse"
     assert document["requirements"] == ["alpha[fast]==2.0"]
     assert document["constraints"]["source"] == url
-    assert document["constraints"]["sha256"] == __import__("hashlib").sha256(constraints).hexdigest()
+    assert document["constraints"]["sha256"] == hashlib.sha256(constraints).hexdigest()
     assert document["constraints"]["etag"] == '"abc"'
     assert document["constraints"]["last_modified"] == "Tue, 05 Nov 2024"
     assert document["targets"][0]["python"] == "3.11"
@@ -61,7 +64,8 @@ def test_extras_transitive_extras_and_constraints(pypiserver, web, run_cli, tmp_
     assert (dest / "constraints-3.11.txt").read_bytes() == constraints
     lock = (dest / "requirements.lock.txt").read_text()
     for entry in found.values():
-        assert f"{entry['name']}=={entry['version']} \\\n    --hash=sha256:{entry['sha256']}" in lock
+        pin = f"{entry['name']}=={entry['version']}"
+        assert f"{pin} \\\n    --hash=sha256:{entry['sha256']}" in lock
 
 
 def test_markers_are_the_targets_not_the_hosts(pypiserver, run_cli, tmp_path):
@@ -96,7 +100,8 @@ def test_platform_wheel_accepts_older_manylinux_tags(pypiserver, run_cli, tmp_pa
                      "manylinux_2_28_x86_64", "--index-url", pypiserver.url, "--dest", str(dest))
     assert result.returncode == 0, result.stderr
     entry = files_by_name(dest)["plat"]
-    assert entry["filename"] == "plat-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    assert entry["filename"] == (
+        "plat-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
     assert "cp312-cp312-manylinux2014_x86_64" in entry["tags"]
     arm = tmp_path / "arm"
     assert run_cli("prepare", "plat==1.0", "--python", "3.11", "--platform", "linux/arm64",
@@ -203,7 +208,7 @@ def test_prepared_folder_installs_offline_with_hashes(pypiserver, web, run_cli, 
     python = venv_python(tmp_path / "venv")
     install = pip_install_offline(python, dest)
     assert install.returncode == 0, install.stderr
-    listed = __import__("subprocess").run(
+    listed = subprocess.run(
         [str(python), "-m", "pip", "list", "--format", "json"], capture_output=True, text=True)
     installed = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert {"alpha", "beta", "epsilon", "zeta", "eta", "sdistonly"} <= installed
@@ -216,3 +221,47 @@ def test_bad_spec_is_one_sentence_and_exit_2(pypiserver, run_cli, tmp_path, spec
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert spec in result.stderr
+
+
+def test_requirement_files_and_find_links(pypiserver, run_cli, tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    wheel = make_wheel(local, "localonly", "3.0", requires=("beta==1.0",))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("# ours\nlocalonly  # from the folder\n\nalpha==1.0\n")
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "-r", str(requirements), "--find-links", str(local),
+                     "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    found = files_by_name(dest)
+    assert found["localonly"]["sha256"] == sha256(wheel)
+    assert found["localonly"]["url"] == wheel.resolve().as_uri()
+    assert found["beta"]["version"] == "1.0"
+    assert manifest(dest)["requirements"] == ["localonly", "alpha==1.0"]
+
+
+def test_netrc_credentials_reach_a_protected_constraints_url(pypiserver, web, run_cli,
+                                                             tmp_path):
+    import base64
+
+    def protected(handler):
+        expected = "Basic " + base64.b64encode(b"carol:s3cret").decode()
+        ok = handler.headers.get("Authorization") == expected
+        body = b"beta==1.0\n" if ok else b""
+        handler.send_response(200 if ok else 401)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    web.routes["/private/c.txt"] = protected
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login carol password s3cret\n")
+    netrc.chmod(0o600)
+    dest = tmp_path / "wh"
+    args = ("prepare", "alpha==2.0", "--python", "3.11", "--constraints",
+            f"{web.url}/private/c.txt", "--index-url", pypiserver.url, "--dest", str(dest))
+    denied = run_cli(*args)
+    assert denied.returncode == 3 and "401" in denied.stderr
+    allowed = run_cli(*args, env={**os.environ, "NETRC": str(netrc)})
+    assert allowed.returncode == 0, allowed.stderr
+    assert files_by_name(dest)["beta"]["version"] == "1.0"

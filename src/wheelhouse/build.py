@@ -7,6 +7,7 @@ sha256, and SOURCE_DATE_EPOCH is fixed so a rebuild tends to give the same bytes
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -69,8 +70,6 @@ def build_wheel(
         staged = Path(work) / "slot"
         staged.mkdir()
         shutil.move(str(built[0]), staged / built[0].name)
-        try:
+        with contextlib.suppress(OSError):  # another run filled the slot first: use theirs
             os.replace(staged, slot)
-        except OSError:
-            pass  # another run filled the slot first; use theirs
     return sorted(slot.glob("*.whl"))[0]

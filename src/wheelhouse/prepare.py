@@ -337,6 +337,5 @@ def _listed(manifest: dict[str, Any] | None) -> set[str]:
 
 
 def _ours(filename: str, constraints_name: str | None) -> bool:
-    return filename in (MANIFEST, LOCK, constraints_name, "pip.conf") or filename.lower().startswith(
-        "readme"
-    )
+    known = (MANIFEST, LOCK, constraints_name, "pip.conf")
+    return filename in known or filename.lower().startswith("readme")

@@ -229,7 +229,8 @@ class Provider(AbstractProvider):
             if chosen is not None:
                 matches.append(Candidate(name, version, extra, chosen))
             elif not unservable:
-                unservable.append(Candidate(name, version, extra, problem=f"{name}=={version}: {why}"))
+                problem = f"{name}=={version}: {why}"
+                unservable.append(Candidate(name, version, extra, problem=problem))
         return matches or unservable
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
