@@ -87,7 +87,7 @@ def print_json(document: Any) -> None:
 
 def print_prepare_summary(summary: dict[str, Any]) -> None:
     """The people's view of a finished prepare: a line per kind, then where things are."""
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("files")
     table.add_column("count", justify="right")
