@@ -20,7 +20,8 @@ import pytest
 from builders import make_backend_wheel, make_sdist, make_wheel
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = ROOT.parent / "shared"  # beside the checkout on developer machines and in CI
+AIRFLOW_2_10_3 = ROOT / "examples" / "airflow-2.10.3"  # constraints-3.11.txt, -3.12.txt
 
 
 @pytest.fixture(autouse=True)

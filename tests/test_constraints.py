@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import SHARED
+from conftest import AIRFLOW_2_10_3, SHARED
 
 from wheelhouse.airflow import constraints_url
 from wheelhouse.constraints import parse_constraints
@@ -14,7 +14,9 @@ from wheelhouse.target import make_target
 
 
 def test_real_airflow_constraints_parse_completely():
-    for path in sorted((SHARED / "constraints").glob("*/*.txt")):
+    paths = sorted(AIRFLOW_2_10_3.glob("*.txt")) + sorted(SHARED.glob("constraints/*/*.txt"))
+    assert len(paths) >= 2
+    for path in paths:
         pins = parse_constraints(path.read_bytes(), str(path))
         lines = [line for line in path.read_text().splitlines()
                  if line.strip() and not line.startswith("#")]
@@ -65,15 +67,15 @@ def test_airflow_urls():
 
 def test_airflow_source_fetches_the_targets_python(pypiserver, web, run_cli, tmp_path,
                                                    monkeypatch):
-    real = SHARED / "constraints" / "constraints-2.10.3" / "constraints-no-providers-3.11.txt"
-    web.file("/constraints-2.10.3/constraints-no-providers-3.11.txt", real.read_bytes())
+    real = AIRFLOW_2_10_3 / "constraints-3.12.txt"
+    web.file("/constraints-2.10.3/constraints-no-providers-3.12.txt", real.read_bytes())
     monkeypatch.setenv("WHEELHOUSE_AIRFLOW_CONSTRAINTS_BASE", web.url)
     dest = tmp_path / "wh"
     result = run_cli("prepare", "alpha==2.0", "--constraints", "airflow:2.10.3:no-providers",
-                     "--python", "3.11", "--index-url", pypiserver.url, "--dest", str(dest))
+                     "--python", "3.12", "--index-url", pypiserver.url, "--dest", str(dest))
     assert result.returncode == 0, result.stderr
-    assert (dest / "constraints-3.11.txt").read_bytes() == real.read_bytes()
+    assert (dest / "constraints-3.12.txt").read_bytes() == real.read_bytes()
     document = json.loads((dest / "wheelhouse.json").read_text())
     assert document["constraints"]["url"] == (
-        f"{web.url}/constraints-2.10.3/constraints-no-providers-3.11.txt")
+        f"{web.url}/constraints-2.10.3/constraints-no-providers-3.12.txt")
     assert document["constraints"]["source"] == "airflow:2.10.3:no-providers"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, pip_install_offline, venv_python
+from conftest import AIRFLOW_2_10_3, pip_install_offline, venv_python
 from packaging.utils import canonicalize_name
 
 pytestmark = pytest.mark.network
@@ -67,7 +67,7 @@ def test_host_target_contains_every_pin_pip_picks(run_cli, tmp_path):
 @pytest.mark.parametrize("python", ["3.11", "3.12"])
 def test_airflow_2_10_3_installs_offline(run_cli, tmp_path, python):
     interpreter = pyenv_python(python)
-    constraints = SHARED / "constraints" / "constraints-2.10.3" / f"constraints-{python}.txt"
+    constraints = AIRFLOW_2_10_3 / f"constraints-{python}.txt"
     dest = tmp_path / "docker-context-files"
     result = run_cli("prepare", "apache-airflow[celery,postgres]==2.10.3", "--constraints",
                      str(constraints), "--python", python, "--dest", str(dest), timeout=900)

@@ -8,6 +8,7 @@ twice.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -122,12 +123,13 @@ class WheelhouseSources:
     def _start_pinned(self, future, pin: Pin) -> None:
         """The constraints already decided this file: start downloading it now."""
         if future.cancelled() or future.exception() is not None:
-            return
+            return  # the resolver meets the same error when it asks, and reports it
         files = [f for f in future.result() if pin.requirement.specifier.contains(
             f.version, prereleases=True)]
         chosen, _ = choose_file(files, self.target, True, False)
         if chosen is not None:
-            self.downloader.fetch(chosen)
+            with contextlib.suppress(RuntimeError):  # the run is already shutting down
+                self.downloader.fetch(chosen)
 
 
 def read_requirement_files(paths: list[Path]) -> list[str]:
@@ -194,8 +196,8 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         progress.stage("downloading")
         entries, counts = _collect(resolution.pins, sources, dest, target)
     finally:
-        downloader.close()
         index.close()
+        downloader.close()
 
     keep = {entry.filename for entry in entries}
     leftovers = (downloader.written | _listed(previous)) - keep
