@@ -34,12 +34,15 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     meta = _meta()
     name, version = _field(meta, "Name"), _field(meta, "Version")
     dist = name.replace("-", "_")
-    filename = f"{dist}-{version}-py3-none-any.whl"
+    tag = "py3-none-any"
+    if os.path.exists("wheel-tag.txt"):  # a test may ask for a platform wheel
+        with open("wheel-tag.txt", encoding="utf-8") as f:
+            tag = f.read().strip()
+    filename = f"{dist}-{version}-{tag}.whl"
     info = f"{dist}-{version}.dist-info"
     files = {f"{dist}/__init__.py": f"__version__ = {version!r}\\n".encode(),
              f"{info}/METADATA": meta.encode(),
-             f"{info}/WHEEL": b"Wheel-Version: 1.0\\nGenerator: test\\nRoot-Is-Purelib: true\\n"
-                              b"Tag: py3-none-any\\n"}
+             f"{info}/WHEEL": f"Wheel-Version: 1.0\\nGenerator: test\\nTag: {tag}\\n".encode()}
     record = []
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
         for path, data in files.items():
@@ -119,6 +122,7 @@ def make_sdist(
     requires: tuple[str, ...] = (),
     backend_requires: tuple[str, ...] = (),
     backend: str = "wh_test_backend",
+    wheel_tag: str | None = None,
 ) -> Path:
     """An sdist pip can build offline: the backend is in-tree unless `backend_requires`."""
     dist = name.replace("-", "_")
@@ -135,6 +139,8 @@ def make_sdist(
         )
         members[f"{root}/_build/{backend}.py"] = BACKEND.encode()
     members[f"{root}/pyproject.toml"] = pyproject.encode()
+    if wheel_tag:
+        members[f"{root}/wheel-tag.txt"] = wheel_tag.encode()
     path = folder / f"{dist}-{version}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
         for member, data in members.items():

@@ -265,3 +265,29 @@ def test_netrc_credentials_reach_a_protected_constraints_url(pypiserver, web, ru
     allowed = run_cli(*args, env={**os.environ, "NETRC": str(netrc)})
     assert allowed.returncode == 0, allowed.stderr
     assert files_by_name(dest)["beta"]["version"] == "1.0"
+
+
+def test_rerun_with_other_inputs_removes_what_it_no_longer_needs(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    dest.mkdir()
+    (dest / "notes.txt").write_text("mine")
+    assert run_cli("prepare", "alpha[fast]==2.0", "--python", "3.11", "--index-url",
+                   pypiserver.url, "--dest", str(dest)).returncode == 0
+    result = run_cli("prepare", "alpha==1.0", "--python", "3.11", "--index-url",
+                     pypiserver.url, "--dest", str(dest), "--json")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in dest.glob("*.whl")) == [
+        "alpha-1.0-py3-none-any.whl", "beta-1.1-py3-none-any.whl"]
+    assert (dest / "notes.txt").read_text() == "mine"  # not ours: kept, and reported
+    assert any("notes.txt" in w for w in json.loads(result.stdout)["warnings"])
+
+
+def test_a_platform_wheel_built_here_does_not_serve_another_target(pypiserver, run_cli,
+                                                                   tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "native==1.0", "sdistonly", "--python", "3.9", "--platform",
+                     "manylinux_2_28_x86_64", "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 2
+    assert "native-1.0.tar.gz built native-1.0-cp" in result.stderr
+    assert "cp39-manylinux_2_28_x86_64" in result.stderr
+    assert not (dest / "wheelhouse.json").exists()

@@ -300,12 +300,16 @@ def _collect(
             kind = "built"
         counts[kind][0] += 1
         counts[kind][1] += size
-    for entry in entries:
-        if entry.kind == "built-wheel" and target.rank(_parsed_tags(entry.filename)) is None:
-            raise InputError(
-                f"the wheel built from {entry.sdist['filename']} is {entry.filename}, which "
-                f"does not fit {target.name}; build it on a machine of the target instead."
-            )
+    misfits = [
+        f"{entry.sdist['filename']} built {entry.filename}" for entry in entries
+        if entry.kind == "built-wheel" and target.rank(_parsed_tags(entry.filename)) is None
+    ]
+    if misfits:
+        raise InputError(
+            f"{len(misfits)} package(s) cannot be served for {target.name}: "
+            + "; ".join(misfits) + f", which does not fit {target.name} (only a pure wheel "
+            "built here serves another target)."
+        )
     return entries, counts
 
 
