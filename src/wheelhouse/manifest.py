@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
+
 SCHEMA = 1
 MANIFEST = "wheelhouse.json"
 LOCK = "requirements.lock.txt"
@@ -118,3 +120,23 @@ def read_manifest(dest: Path) -> dict[str, Any] | None:
         return None
     return data if isinstance(data, dict) and data.get("schema") == SCHEMA else None
 
+
+
+def parse_lock(text: str) -> dict[str, tuple[str, set[str]]]:
+    """`name==version --hash=sha256:...` entries of a lock, by normalized name."""
+    pins: dict[str, tuple[str, set[str]]] = {}
+    logical = []
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.endswith("\\"):
+            logical.append(line[:-1])
+            continue
+        logical.append(line)
+        tokens = " ".join(logical).split()
+        logical = []
+        if not tokens:
+            continue
+        name, _, version = tokens[0].partition("==")
+        hashes = {t.split(":", 1)[1] for t in tokens[1:] if t.startswith("--hash=sha256:")}
+        pins[canonicalize_name(name.split("[")[0])] = (version, hashes)
+    return pins

@@ -103,3 +103,54 @@ def print_prepare_summary(summary: dict[str, Any]) -> None:
     )
     console.print(f"  lock:     {summary['lock']}")
     console.print(f"  manifest: {summary['manifest']}")
+
+
+class HashProgress:
+    """A bytes bar while verify hashes the folder, on a terminal only."""
+
+    def __init__(self, folder, enabled: bool | None = None) -> None:
+        self.enabled = stderr.is_terminal if enabled is None else enabled
+        self.folder = folder
+        self._progress: Progress | None = None
+        self._task = None
+
+    def __enter__(self) -> HashProgress:
+        if self.enabled:
+            try:
+                total = sum(p.stat().st_size for p in self.folder.iterdir() if p.is_file())
+            except OSError:
+                total = None
+            self._progress = Progress(
+                SpinnerColumn(), TextColumn("verifying"), BarColumn(), DownloadColumn(),
+                TransferSpeedColumn(), TimeElapsedColumn(), console=stderr, transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("verifying", total=total)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def file_done(self, size: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, size)
+
+
+def print_verify(result) -> None:
+    """Findings as a table, then a one-line verdict."""
+    console = Console(highlight=False, soft_wrap=True)
+    if result.findings:
+        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+        for column in ("check", "file or project", "finding"):
+            table.add_column(column, overflow="fold")
+        for finding in result.findings:
+            where = finding.file or finding.project or ""
+            table.add_row(finding.check, escape(where), escape(finding.message))
+        console.print(table)
+    checked = result.checked
+    scope = (f"{checked.get('files', 0)} files ({checked.get('bytes', 0) / 1e6:.1f} MB) for "
+             f"{', '.join(result.targets)}")
+    if result.ok:
+        console.print(f"{scope}: all checks hold.")
+    else:
+        console.print(f"{scope}: {len(result.findings)} findings.")

@@ -241,3 +241,19 @@ def make_target(
 
 def _host_implementation() -> str:
     return "pp" if platform.python_implementation() == "PyPy" else "cp"
+
+
+def target_from_description(data: dict) -> Target:
+    """Rebuild a target from the manifest's `targets` entry (what prepare wrote)."""
+    try:
+        version, full = parse_python(str(data["python_full_version"]))
+        return Target(
+            python_version=version,
+            python_full_version=full,
+            implementation=str(data.get("implementation", "cp")),
+            platforms=tuple(str(p) for p in data["platforms"]),
+            abis=tuple(str(a) for a in data.get("abis", ())),
+            markers={str(k): str(v) for k, v in dict(data["markers"]).items()},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"a target in the manifest is incomplete ({exc}).") from None
