@@ -246,7 +246,9 @@ def build_args(
         for flag, value, since, until in _BREEZE:
             if _within(version, since, until):
                 breeze += (flag,) if value is None else (flag, value.format(**values))
-    return BuildArgs(args, airflow_version=airflow_version, python=py, generation=gen, breeze=breeze)
+    return BuildArgs(
+        args, airflow_version=airflow_version, python=py, generation=gen, breeze=breeze
+    )
 
 
 def breeze_flags(
