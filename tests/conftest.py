@@ -89,6 +89,16 @@ def build_universe(folder: Path) -> None:
     host = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     make_sdist(folder, "native", "1.0", wheel_tag=f"{host}-{host}-linux_x86_64")
     make_backend_wheel(folder)
+    # A miniature Airflow: the distribution, a provider behind an extra, and the tools the
+    # image installs for itself (stand-ins with the real names, served only to wheelhouse).
+    make_wheel(folder, "apache-airflow", "2.10.3",
+               extras={"celery": ("apache-airflow-providers-celery",), "mysql": ("mysqlclient",)})
+    make_wheel(folder, "apache-airflow-providers-celery", "3.8.3",
+               requires=("apache-airflow>=2.8",))
+    for name, versions in (("pip", ("24.3.1", "25.0")), ("uv", ("0.4.1", "0.5.0")),
+                           ("packaging", ("24.1", "24.2"))):
+        for version in versions:
+            make_wheel(folder, name, version)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import AIRFLOW_2_10_3, pip_install_offline, venv_python
+from conftest import AIRFLOW_2_10_3, ROOT, pip_install_offline, venv_python
 from packaging.utils import canonicalize_name
 
 pytestmark = pytest.mark.network
@@ -83,3 +83,12 @@ def test_airflow_2_10_3_installs_offline(run_cli, tmp_path, python):
     assert install.returncode == 0, install.stderr[-2000:]
     check = subprocess.run([str(venv), "-m", "pip", "check"], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
+    verified = subprocess.run([sys.executable, "-m", "wheelhouse", "verify", str(dest)],
+                              capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout
+    # the image's own install step, replayed offline from the folder alone
+    emulated = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "emulate_image_install.py"), str(dest),
+         "--python", interpreter], capture_output=True, text=True)
+    assert emulated.returncode == 0, emulated.stdout[-3000:] + emulated.stderr[-2000:]
+    assert "installed offline: apache-airflow 2.10.3" in emulated.stdout

@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import re
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from wheelhouse.errors import InputError
 
 CONSTRAINTS_BASE = "https://raw.githubusercontent.com/apache/airflow"
@@ -51,3 +54,62 @@ def constraints_mode(spec: str) -> str:
     mode = parts[2] if len(parts) == 3 else "constraints"
     return mode if mode.startswith("constraints") else f"constraints-{mode}"
 
+
+
+AIRFLOW = "apache-airflow"
+# The image installs these for itself (pip==AIRFLOW_PIP_VERSION, uv==AIRFLOW_UV_VERSION, and
+# packaging), so an offline build needs their wheels in the folder too.
+IMAGE_TOOLS = ("pip", "uv", "packaging")
+CONTEXT_DIR = "/docker-context-files"
+PIP_CONF = (
+    "# Written by wheelhouse: the Airflow image copies this to its pip configuration, so that\n"
+    "# every pip call of the build installs from the context folder and never from an index.\n"
+    "[global]\n"
+    "no-index = true\n"
+    f"find-links = {CONTEXT_DIR}\n"
+    "no-cache-dir = true\n"
+)
+_MODE_FILE = re.compile(r"(constraints(?:-no-providers|-source-providers)?)-(\d+\.\d+)\.txt$")
+
+
+def is_airflow(specs: list[str]) -> bool:
+    """Whether the requirements include apache-airflow itself."""
+    for text in specs:
+        try:
+            if canonicalize_name(Requirement(text).name) == AIRFLOW:
+                return True
+        except InvalidRequirement:
+            continue
+    return False
+
+
+def image_requirements(
+    pinned: set[str], pip_version: str | None, uv_version: str | None
+) -> list[str]:
+    """Requirements for the wheels the image installs for itself.
+
+    pip: --pip-version, else the newest that supports the target (the resolver's choice).
+    uv and packaging: the constraints' pin when there is one (the constraints then decide),
+    else --uv-version for uv, else the newest.
+    """
+    found = [f"pip=={pip_version}" if pip_version else "pip"]
+    if "uv" in pinned or not uv_version:
+        found.append("uv")
+    else:
+        found.append(f"uv=={uv_version}")
+    found.append("packaging")
+    return found
+
+
+def constraints_file_mode(source: str, airflow_mode: str | None) -> str:
+    """The MODE of an Airflow constraints file, from the airflow: spec or its file name."""
+    if airflow_mode:
+        return airflow_mode
+    match = _MODE_FILE.search(source)
+    return match[1] if match else "constraints"
+
+
+def constraints_python(source: str) -> str | None:
+    """The Python an Airflow constraints file is for, from its name (constraints-3.11.txt)."""
+    match = _MODE_FILE.search(source)
+    return match[2] if match else None

@@ -329,3 +329,29 @@ def render(args: BuildArgs, fmt: str, *, context: str = ".", tag: str | None = N
     if fmt == "env":
         return "".join(f"{k}={shlex.quote(v)}\n" for k, v in args.items())
     raise InputError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
+
+
+def settings_from_manifest(document: Mapping) -> dict[str, str | None]:
+    """What build_args needs, read from a prepared folder's manifest.
+
+    The Airflow version is the pinned apache-airflow file; the Python is the (single) target's;
+    pip and uv are the versions of the wheels shipped, so the image installs exactly those.
+    """
+    versions = {f.get("name"): f.get("version") for f in document.get("files", [])
+                if isinstance(f, Mapping)}
+    if "apache-airflow" not in versions:
+        raise InputError("the wheelhouse holds no apache-airflow distribution; prepare it with "
+                         "an apache-airflow requirement, or give --airflow-version.")
+    targets = document.get("targets") or []
+    pythons = sorted({t.get("python") for t in targets if isinstance(t, Mapping)})
+    requested = [str(t.get("python_requested", "")) for t in targets if isinstance(t, Mapping)]
+    info = document.get("airflow") or {}
+    return {
+        "airflow_version": versions["apache-airflow"],
+        "python": pythons[0] if len(pythons) == 1 else None,
+        "python_patch": requested[0] if len(requested) == 1 and requested[0].count(".") == 2
+        else None,
+        "pip_version": versions.get("pip"),
+        "uv_version": versions.get("uv"),
+        "constraints_mode": info.get("constraints_mode") or "constraints",
+    }

@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--no-build", action="store_true",
                          help="refuse to build wheels from sdists (default: build when no "
                               "wheel fits the target)")
+    image = prepare.add_argument_group("Airflow image (when SPEC includes apache-airflow)")
+    image.add_argument("--pip-version", metavar="V",
+                       help="the pip wheel to ship for the image (default: the newest that "
+                            "supports the target Python)")
+    image.add_argument("--uv-version", metavar="V",
+                       help="the uv wheel to ship when the constraints do not pin uv")
     prepare.add_argument("--jobs", type=int, default=8, metavar="N",
                          help="parallel downloads and index requests (default: 8)")
     prepare.add_argument("--cache-dir", type=Path, metavar="DIR",
@@ -115,6 +121,27 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="processes for hashing (default: every core)")
     _common(verify)
+
+    build_args = commands.add_parser(
+        "build-args",
+        help="print the docker build / breeze arguments that build Airflow's image offline",
+        description=BUILD_ARGS_HELP,
+        epilog=BUILD_ARGS_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build_args.add_argument("folder", nargs="?", type=Path, metavar="DIR",
+                            help="a prepared wheelhouse (its manifest gives the Airflow version, "
+                                 "Python, pip and uv); default: docker-context-files unless "
+                                 "--airflow-version is given")
+    build_args.add_argument("--airflow-version", metavar="V", help="e.g. 2.10.5")
+    build_args.add_argument("--python", metavar="X.Y",
+                            help="the image's Python, e.g. 3.11 (Airflow 3.1+: X.Y.Z)")
+    build_args.add_argument("--format", default="docker", choices=("docker", "breeze", "json",
+                                                                   "env"),
+                            help="docker: a ready-to-run command (default); breeze: `breeze "
+                                 "prod-image build` flags; json and env: for CI systems")
+    build_args.add_argument("--tag", metavar="IMAGE", help="the image tag for docker build")
+    build_args.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     return parser
 
 
@@ -136,6 +163,24 @@ examples:
 exit codes: 0 every check holds; 1 findings (each names the check, the file or project,
 what was expected and what was found); 2 it cannot run (no such folder, a manifest that
 is not JSON or not of a known schema).
+"""
+
+
+BUILD_ARGS_HELP = """\
+Print the arguments that build Apache Airflow's production image from the wheelhouse
+alone: local-files install on, constraints from the folder, no pre-cache from GitHub, no
+MySQL client, the base image of the constraints' Python, pip and uv as shipped, and
+--no-cache. Each Airflow generation's own argument names: Docker silently ignores a name
+its Dockerfile does not declare.
+"""
+
+BUILD_ARGS_EPILOG = """\
+examples:
+  wheelhouse build-args docker-context-files
+  wheelhouse build-args --airflow-version 2.10.5 --python 3.11 --format breeze
+
+exit codes: 0 printed; 2 the version cannot build offline (1.10.12 and older) or the
+inputs are incomplete.
 """
 
 
@@ -191,6 +236,8 @@ def _run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             allow_build=not args.no_build,
             cache_dir=args.cache_dir,
+            pip_version=args.pip_version,
+            uv_version=args.uv_version,
         )
         with report.PrepareProgress() as progress:
             summary = prepare(options, progress)
@@ -214,7 +261,42 @@ def _run(args: argparse.Namespace) -> int:
         else:
             report.print_verify(result)
         return EXIT_OK if result.ok else EXIT_FINDINGS
+    if args.command == "build-args":
+        sys.stdout.write(_build_args(args).rstrip("\n") + "\n")
+        return EXIT_OK
     return EXIT_USAGE
+
+
+def _build_args(args: argparse.Namespace) -> str:
+    """Settings from the folder's manifest, overridden by the flags; then rendered."""
+    from wheelhouse import buildargs
+    from wheelhouse.manifest import load_manifest
+    from wheelhouse.target import parse_python
+
+    settings: dict[str, str | None] = {}
+    folder = args.folder
+    if folder is None and args.airflow_version is None:
+        folder = Path("docker-context-files")
+    if folder is not None:
+        if not folder.is_dir():
+            raise InputError(f"{folder} is not a folder.")
+        document = load_manifest(folder)
+        if document is None:
+            raise InputError(f"{folder} has no wheelhouse.json; run wheelhouse prepare first, "
+                             "or give --airflow-version and --python.")
+        settings = buildargs.settings_from_manifest(document)
+    if args.airflow_version:
+        settings["airflow_version"] = args.airflow_version
+    if args.python:
+        (major, minor), full = parse_python(args.python)
+        settings["python"] = f"{major}.{minor}"
+        settings["python_patch"] = full if args.python.count(".") == 2 else None
+    if not settings.get("python"):
+        raise InputError("give --python: the folder serves several Pythons, or none is known.")
+    version = settings.pop("airflow_version")
+    python = settings.pop("python")
+    values = buildargs.build_args(version, python, **settings)
+    return buildargs.render(values, args.format, tag=args.tag)
 
 
 if __name__ == "__main__":

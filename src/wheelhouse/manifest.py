@@ -13,6 +13,8 @@ from typing import Any
 
 from packaging.utils import canonicalize_name
 
+from wheelhouse.errors import InputError
+
 SCHEMA = 1
 MANIFEST = "wheelhouse.json"
 LOCK = "requirements.lock.txt"
@@ -76,8 +78,9 @@ def manifest_document(
     find_links: list[str],
     files: list[FileEntry],
     lock: str = LOCK,
+    airflow: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    return {
+    document = {
         "schema": SCHEMA,
         "tool": {"name": "wheelhouse", "version": tool_version},
         "created": created,
@@ -89,6 +92,9 @@ def manifest_document(
         "lock": lock,
         "files": [f.as_json() for f in sorted(files, key=lambda f: f.filename)],
     }
+    if airflow is not None:
+        document["airflow"] = airflow
+    return document
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -140,3 +146,23 @@ def parse_lock(text: str) -> dict[str, tuple[str, set[str]]]:
         hashes = {t.split(":", 1)[1] for t in tokens[1:] if t.startswith("--hash=sha256:")}
         pins[canonicalize_name(name.split("[")[0])] = (version, hashes)
     return pins
+
+
+def load_manifest(folder: Path) -> dict[str, Any] | None:
+    """The manifest in `folder`, or None; unreadable or of an unknown schema is an error."""
+    path = folder / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text.") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
+    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
+        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
+        raise InputError(f"{path} is not a wheelhouse manifest of a known schema "
+                         f"(schema {found!r}; this wheelhouse reads schema {SCHEMA}).")
+    if not isinstance(document.get("files"), list):
+        raise InputError(f"{path} has no list of files.")
+    return document

@@ -22,7 +22,7 @@ from typing import Any
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from wheelhouse import __version__, net
+from wheelhouse import __version__, airflow, net
 from wheelhouse.build import build_wheel, cache_root
 from wheelhouse.constraints import Constraints, Pin, load_constraints
 from wheelhouse.download import Downloader
@@ -55,6 +55,8 @@ class PrepareOptions:
     jobs: int = 8
     allow_build: bool = True
     cache_dir: Path | None = None
+    pip_version: str | None = None
+    uv_version: str | None = None
 
 
 @dataclass
@@ -179,6 +181,11 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         constraints = load_constraints(options.constraints, target, session)
         pins = constraints.pins_for(target)
 
+    for_airflow = airflow.is_airflow(specs)
+    roots = list(specs)
+    if for_airflow:
+        roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
+
     dest.mkdir(parents=True, exist_ok=True)
     remove_partials(dest)
     previous = read_previous(dest)
@@ -192,7 +199,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     sources = WheelhouseSources(index, downloader, target, pins, build_settings)
     try:
         progress.stage("resolving")
-        resolution = resolve(specs, pins, target, sources, options.allow_build, progress)
+        resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
         progress.stage("downloading")
         entries, counts = _collect(resolution.pins, sources, dest, target)
     finally:
@@ -210,6 +217,9 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     if constraints is not None:
         constraints_name = f"constraints-{target.python}.txt"
         write_atomic(dest / constraints_name, constraints.content)
+    airflow_info = None
+    if for_airflow:
+        airflow_info = _write_airflow_files(dest, target, constraints, resolution.pins)
     header = "wheelhouse prepare " + " ".join(specs)
     write_atomic(dest / LOCK, lock_text(entries, target.name, header).encode())
     constraints_info = None
@@ -224,6 +234,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         index_urls=[net.redact(url) for url in index_urls],
         find_links=[str(folder) for folder in options.find_links],
         files=entries,
+        airflow=airflow_info,
     )
     write_atomic(dest / MANIFEST, dumps(document).encode())
 
@@ -252,6 +263,31 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         "seconds": round(time.monotonic() - started, 2),
         "warnings": warnings,
     }
+
+
+def _write_airflow_files(
+    dest: Path, target: Target, constraints: Constraints | None, pins: list[ResolvedPin]
+) -> dict[str, Any]:
+    """pip.conf that keeps the image's pip offline, and the constraints where the image looks."""
+    write_atomic(dest / "pip.conf", airflow.PIP_CONF.encode())
+    versions = {pin.name: str(pin.version) for pin in pins}
+    info: dict[str, Any] = {
+        "version": versions[airflow.AIRFLOW],
+        "pip_conf": "pip.conf",
+        "image_tools": {name: versions.get(name) for name in airflow.IMAGE_TOOLS},
+        "constraints_mode": None,
+        "constraints_files": [],
+    }
+    if constraints is not None:
+        mode = airflow.constraints_file_mode(constraints.url or constraints.source,
+                                             constraints.airflow_mode)
+        folder = dest / f"constraints-{target.python}"
+        folder.mkdir(exist_ok=True)
+        name = f"{folder.name}/{mode}-{target.python}.txt"
+        write_atomic(dest / name, constraints.content)
+        info["constraints_mode"] = mode
+        info["constraints_files"] = [f"constraints-{target.python}.txt", name]
+    return info
 
 
 def _collect(

@@ -50,6 +50,7 @@ class Target:
     abis: tuple[str, ...] = ()
     markers: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
     host: bool = False
+    requested: str = field(default="", compare=False)  # the Python as the user wrote it
 
     @property
     def python(self) -> str:
@@ -101,6 +102,7 @@ class Target:
         return {
             "name": self.name,
             "python": self.python,
+            "python_requested": self.requested or self.python_full_version,
             "python_full_version": self.python_full_version,
             "implementation": self.implementation,
             "platforms": list(self.platforms),
@@ -236,6 +238,7 @@ def make_target(
         abis=tuple(abis),
         markers=markers,
         host=host,
+        requested=python or full,
     )
 
 
@@ -254,6 +257,7 @@ def target_from_description(data: dict) -> Target:
             platforms=tuple(str(p) for p in data["platforms"]),
             abis=tuple(str(a) for a in data.get("abis", ())),
             markers={str(k): str(v) for k, v in dict(data["markers"]).items()},
+            requested=str(data.get("python_requested") or full),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a target in the manifest is incomplete ({exc}).") from None

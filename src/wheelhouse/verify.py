@@ -10,7 +10,7 @@ expected and what was found.
 
 from __future__ import annotations
 
-import json
+import configparser
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -24,10 +24,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from wheelhouse import airflow
 from wheelhouse.constraints import Constraints, parse_constraints
 from wheelhouse.errors import InputError
 from wheelhouse.index import parse_filename
-from wheelhouse.manifest import KINDS, LOCK, MANIFEST, SCHEMA, parse_lock
+from wheelhouse.manifest import KINDS, LOCK, MANIFEST, load_manifest, parse_lock
 from wheelhouse.target import Target, make_target, target_from_description
 from wheelhouse.wheelfile import Inspection, Metadata, inspect_file
 
@@ -96,7 +97,7 @@ def verify(
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder.")
     report = Report()
-    manifest = _load_manifest(folder)
+    manifest = load_manifest(folder)
     targets = _targets(manifest, pythons, platforms)
     report.targets = [t.name for t in targets]
     specs = list(requirements or []) or (list(manifest.get("requirements", [])) if manifest else [])
@@ -136,6 +137,9 @@ def verify(
         report.checked["constraints_pins"] = len(constraints.pins)
     if manifest is not None:
         report.findings += check_lock(folder, entries)
+    if (manifest is not None and manifest.get("airflow")) or airflow.is_airflow(specs):
+        report.findings += check_airflow(folder, manifest, dists, targets)
+        report.checked["airflow"] = 1
     report.checked["projects"] = len({d.name for d in dists})
     report.findings = _unique(report.findings)
     return report
@@ -160,25 +164,6 @@ def inspect_all(
             if on_file:
                 on_file(result.size)
             yield result
-
-
-def _load_manifest(folder: Path) -> dict[str, Any] | None:
-    path = folder / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text.") from None
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path} is not valid JSON (line {exc.lineno}: {exc.msg}).") from None
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        found = document.get("schema") if isinstance(document, dict) else type(document).__name__
-        raise InputError(f"{path} is not a wheelhouse manifest of a known schema "
-                         f"(schema {found!r}; this wheelhouse reads schema {SCHEMA}).")
-    if not isinstance(document.get("files"), list):
-        raise InputError(f"{path} has no list of files.")
-    return document
 
 
 def check_manifest_schema(manifest: dict[str, Any]) -> list[Finding]:
@@ -456,6 +441,62 @@ def check_lock(folder: Path, entries: dict[str, dict[str, Any]]) -> list[Finding
                                     "manifest.", file=LOCK, project=name,
                                     expected=f"{want[0]} {sorted(want[1])}",
                                     found=f"{have[0]} {sorted(have[1])}"))
+    return findings
+
+
+def check_airflow(
+    folder: Path, manifest: dict[str, Any] | None, dists: list[Dist], targets: list[Target]
+) -> list[Finding]:
+    """Check 9: what Airflow's image needs to build with no index at all."""
+    findings = []
+    present = {d.name for d in dists}
+    for name in (airflow.AIRFLOW, *airflow.IMAGE_TOOLS):
+        if name not in present:
+            findings.append(Finding("airflow", f"{name} is not in the folder, and the Airflow "
+                                    "image installs it during the build.", project=name,
+                                    expected="present", found="absent"))
+    source = None
+    if manifest is not None and isinstance(manifest.get("constraints"), dict):
+        info = manifest["constraints"]
+        source = info.get("url") or info.get("path") or info.get("source")
+    for target in targets:
+        python = airflow.constraints_python(str(source)) if source else None
+        if python is not None and python != target.python:
+            findings.append(Finding("airflow", f"the constraints are for Python {python}, the "
+                                    f"target is {target.python}.", file=str(source),
+                                    expected=target.python, found=python, target=target.name))
+        if not (folder / f"constraints-{target.python}.txt").exists():
+            findings.append(Finding("airflow", f"constraints-{target.python}.txt, which the "
+                                    "build arguments name, is not in the folder.",
+                                    file=f"constraints-{target.python}.txt", expected="present",
+                                    found="absent", target=target.name))
+    findings += _check_pip_conf(folder / "pip.conf")
+    return findings
+
+
+def _check_pip_conf(path: Path) -> list[Finding]:
+    """The image's pip must never reach for an index: no-index, find-links to the folder."""
+    if not path.exists():
+        return [Finding("airflow", "pip.conf is missing: the image's pip would use the index.",
+                        file="pip.conf", expected="present", found="absent")]
+    parser = configparser.ConfigParser()
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"))
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        return [Finding("airflow", f"pip.conf cannot be parsed ({exc}).", file="pip.conf")]
+    section = parser["global"] if parser.has_section("global") else {}
+    findings = []
+    no_index = str(section.get("no-index", "")).strip().lower()
+    if no_index not in ("true", "yes", "1", "on"):
+        findings.append(Finding("airflow", "pip.conf does not set no-index = true.",
+                                file="pip.conf", expected="no-index = true",
+                                found=f"no-index = {no_index or '(unset)'}"))
+    links = str(section.get("find-links", "")).split()
+    if airflow.CONTEXT_DIR not in [link.rstrip("/") for link in links]:
+        findings.append(Finding("airflow", f"pip.conf does not find links in "
+                                f"{airflow.CONTEXT_DIR}.", file="pip.conf",
+                                expected=f"find-links = {airflow.CONTEXT_DIR}",
+                                found=" ".join(links) or "(unset)"))
     return findings
 
 

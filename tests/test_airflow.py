@@ -1,0 +1,133 @@
+"""Airflow image readiness: what prepare ships, what verify demands, what build-args prints."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def airflow_folder(pypiserver, tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("airflow")
+    constraints = root / "constraints-no-providers-3.11.txt"
+    constraints.write_text("uv==0.4.1\npackaging==24.1\n")
+    dest = root / "docker-context-files"
+    result = subprocess.run(
+        [sys.executable, "-m", "wheelhouse", "prepare", "apache-airflow[celery]==2.10.3",
+         "--constraints", str(constraints), "--python", "3.11", "--platform", "linux/amd64",
+         "--pip-version", "24.3.1", "--index-url", pypiserver.url, "--dest", str(dest)],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    return dest
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "wheelhouse", *args], capture_output=True,
+                          text=True)
+
+
+def test_prepare_ships_what_the_image_installs_for_itself(airflow_folder):
+    document = json.loads((airflow_folder / "wheelhouse.json").read_text())
+    versions = {f["name"]: f["version"] for f in document["files"]}
+    assert versions["apache-airflow"] == "2.10.3"
+    assert versions["pip"] == "24.3.1"  # --pip-version
+    assert versions["uv"] == "0.4.1" and versions["packaging"] == "24.1"  # the constraints' pins
+    info = document["airflow"]
+    assert info["version"] == "2.10.3"
+    assert info["image_tools"] == {"pip": "24.3.1", "uv": "0.4.1", "packaging": "24.1"}
+    assert info["constraints_mode"] == "constraints-no-providers"
+    conf = (airflow_folder / "pip.conf").read_text()
+    assert "no-index = true" in conf and "find-links = /docker-context-files" in conf
+    assert "no-cache-dir = true" in conf
+    copy = airflow_folder / "constraints-3.11" / "constraints-no-providers-3.11.txt"
+    assert copy.read_text() == (airflow_folder / "constraints-3.11.txt").read_text()
+
+
+def test_without_pins_the_newest_tools_are_shipped(pypiserver, tmp_path):
+    dest = tmp_path / "wh"
+    result = run("prepare", "apache-airflow==2.10.3", "--python", "3.11", "--uv-version",
+                 "0.4.1", "--index-url", pypiserver.url, "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    versions = {f["name"]: f["version"] for f in
+                json.loads((dest / "wheelhouse.json").read_text())["files"]}
+    assert (versions["pip"], versions["uv"], versions["packaging"]) == ("25.0", "0.4.1", "24.2")
+
+
+def test_verify_holds_and_names_what_the_image_would_miss(airflow_folder, tmp_path):
+    result = run("verify", str(airflow_folder), "--json")
+    assert result.returncode == 0, result.stdout
+    assert json.loads(result.stdout)["checked"]["airflow"] == 1
+
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(airflow_folder, broken)
+    (broken / "pip.conf").write_text("[global]\nfind-links = /elsewhere\n")
+    uv = next(broken.glob("uv-*.whl"))
+    uv.unlink()
+    document = json.loads((broken / "wheelhouse.json").read_text())
+    document["files"] = [f for f in document["files"] if f["name"] != "uv"]
+    (broken / "wheelhouse.json").write_text(json.dumps(document))
+    result = run("verify", str(broken), "--json")
+    assert result.returncode == 1
+    findings = [f for f in json.loads(result.stdout)["findings"] if f["check"] == "airflow"]
+    messages = " ".join(f["message"] for f in findings)
+    assert "uv is not in the folder" in messages
+    assert "no-index" in messages and "/docker-context-files" in messages
+
+
+def test_verify_catches_constraints_for_another_python(airflow_folder, tmp_path):
+    import shutil
+
+    folder = tmp_path / "wh"
+    shutil.copytree(airflow_folder, folder)
+    result = run("verify", str(folder), "--python", "3.12", "--json")
+    assert result.returncode == 1
+    findings = [f for f in json.loads(result.stdout)["findings"] if f["check"] == "airflow"]
+    assert any(f["expected"] == "3.12" and f["found"] == "3.11" for f in findings)
+
+
+def test_build_args_from_the_folder(airflow_folder):
+    result = run("build-args", str(airflow_folder), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    args = json.loads(result.stdout)["build_args"]
+    assert args["AIRFLOW_VERSION"] == "2.10.3"
+    assert args["AIRFLOW_PIP_VERSION"] == "24.3.1" and args["AIRFLOW_UV_VERSION"] == "0.4.1"
+    assert args["AIRFLOW_CONSTRAINTS_LOCATION"] == "/docker-context-files/constraints-3.11.txt"
+    assert args["AIRFLOW_CONSTRAINTS_MODE"] == "constraints-no-providers"
+    assert args["PYTHON_BASE_IMAGE"] == "python:3.11-slim-bookworm"
+    docker = run("build-args", str(airflow_folder)).stdout
+    assert docker.startswith("docker build") and "--no-cache" in docker
+
+
+@pytest.mark.parametrize("version, python, present, absent", [
+    ("2.10.5", "3.11", ["INSTALL_PACKAGES_FROM_CONTEXT", "PYTHON_BASE_IMAGE=python:3.11-slim-"
+                        "bookworm", "AIRFLOW_PRE_CACHED_PIP_PACKAGES=false"],
+     ["INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "INSTALL_FROM_DOCKER_CONTEXT_FILES"]),
+    ("2.2.5", "3.8", ["INSTALL_FROM_DOCKER_CONTEXT_FILES=true", "INSTALL_FROM_PYPI=false"],
+     ["INSTALL_PACKAGES_FROM_CONTEXT", "arg DOCKER_CONTEXT_FILES=", "INSTALL_MYSQL_CLIENT"]),
+    ("3.0.6", "3.12", ["INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "python:3.12-slim-bookworm"],
+     ["INSTALL_PACKAGES_FROM_CONTEXT", "AIRFLOW_PRE_CACHED_PIP_PACKAGES", "BASE_IMAGE=debian"]),
+    ("3.1.0", "3.12.11", ["BASE_IMAGE=debian:bookworm-slim", "AIRFLOW_PYTHON_VERSION=3.12.11"],
+     ["PYTHON_BASE_IMAGE", "INSTALL_PACKAGES_FROM_CONTEXT"]),
+])
+def test_build_args_from_flags(version, python, present, absent):
+    result = run("build-args", "--airflow-version", version, "--python", python)
+    assert result.returncode == 0, result.stderr
+    for text in present:
+        assert text in result.stdout
+    for text in absent:
+        assert text not in result.stdout
+    assert f"AIRFLOW_VERSION={version}" in result.stdout
+
+
+def test_build_args_refuses_what_cannot_build_offline(tmp_path):
+    result = run("build-args", "--airflow-version", "1.10.12", "--python", "3.7")
+    assert result.returncode == 2 and "GitHub" in result.stderr
+    result = run("build-args", str(tmp_path))
+    assert result.returncode == 2 and "wheelhouse.json" in result.stderr
