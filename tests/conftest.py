@@ -95,6 +95,16 @@ def build_universe(folder: Path) -> None:
                extras={"celery": ("apache-airflow-providers-celery",), "mysql": ("mysqlclient",)})
     make_wheel(folder, "apache-airflow-providers-celery", "3.8.3",
                requires=("apache-airflow>=2.8",))
+    # Airflow 3.1 builds lxml and xmlsec from sdists; their build needs come from the index.
+    make_wheel(folder, "apache-airflow", "3.1.0", requires=("lxml>=5", "xmlsec"))
+    make_wheel(folder, "lxml", "6.0.2", tag="cp311-cp311-manylinux_2_17_x86_64")
+    make_sdist(folder, "lxml", "6.0.2", backend_requires=("wh-test-backend", "cythonish>=3"))
+    make_wheel(folder, "xmlsec", "1.3.16", requires=("lxml>=3.8",),
+               tag="cp311-cp311-manylinux_2_17_x86_64")
+    make_sdist(folder, "xmlsec", "1.3.16", requires=("lxml>=3.8",),
+               backend_requires=("wh-test-backend", "lxml>=3.8", "pkgconfigish"))
+    make_wheel(folder, "cythonish", "3.1.4")
+    make_wheel(folder, "pkgconfigish", "1.5.5")
     for name, versions in (("pip", ("24.3.1", "25.0")), ("uv", ("0.4.1", "0.5.0")),
                            ("packaging", ("24.1", "24.2"))):
         for version in versions:

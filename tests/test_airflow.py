@@ -131,3 +131,24 @@ def test_build_args_refuses_what_cannot_build_offline(tmp_path):
     assert result.returncode == 2 and "GitHub" in result.stderr
     result = run("build-args", str(tmp_path))
     assert result.returncode == 2 and "wheelhouse.json" in result.stderr
+
+
+def test_airflow_3_1_ships_lxml_and_xmlsec_sdists_and_their_build_needs(pypiserver, tmp_path):
+    dest = tmp_path / "wh"
+    constraints = tmp_path / "constraints-3.11.txt"
+    constraints.write_text("lxml==6.0.2\nxmlsec==1.3.16\n")
+    result = run("prepare", "apache-airflow==3.1.0", "--constraints", str(constraints),
+                 "--python", "3.11", "--platform", "linux/amd64", "--index-url", pypiserver.url,
+                 "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    files = {f["filename"]: f for f in
+             json.loads((dest / "wheelhouse.json").read_text())["files"]}
+    for sdist in ("lxml-6.0.2.tar.gz", "xmlsec-1.3.16.tar.gz"):
+        assert files[sdist]["kind"] == "sdist" and files[sdist]["role"] == "image"
+        assert (dest / sdist).exists()
+    builds = {f["name"] for f in files.values() if f["role"] == "build"}
+    assert builds == {"wh-test-backend", "cythonish", "pkgconfigish"}  # lxml: the sdist serves
+    lock = (dest / "requirements.lock.txt").read_text()
+    assert "cythonish" not in lock and "lxml==6.0.2" in lock
+    verified = run("verify", str(dest), "--json")
+    assert verified.returncode == 0, verified.stdout

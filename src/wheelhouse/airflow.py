@@ -113,3 +113,14 @@ def constraints_python(source: str) -> str | None:
     """The Python an Airflow constraints file is for, from its name (constraints-3.11.txt)."""
     match = _MODE_FILE.search(source)
     return match[2] if match else None
+
+
+# Airflow 3.1+ installs with `--no-binary lxml,xmlsec`: the image builds them from sdists.
+NO_BINARY = ("lxml", "xmlsec")
+
+
+def builds_from_sdists(airflow_version: str) -> bool:
+    """Whether the image builds NO_BINARY from sdists (Airflow 3.1 and later)."""
+    from packaging.version import Version
+
+    return Version(airflow_version).release[:2] >= (3, 1)

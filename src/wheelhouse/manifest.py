@@ -42,6 +42,8 @@ class FileEntry:
     yanked: bool = False
     sdist: dict[str, Any] | None = None
     targets: tuple[str, ...] = field(default_factory=tuple)
+    # install: in the lock; image: an sdist the Airflow image builds; build: its build needs
+    role: str = "install"
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -61,6 +63,7 @@ class FileEntry:
             "extras": list(self.extras),
             "yanked": self.yanked,
             "targets": list(self.targets),
+            "role": self.role,
         }
         if self.sdist is not None:
             data["sdist"] = self.sdist
@@ -111,6 +114,8 @@ def lock_text(entries: list[FileEntry], target_name: str, header: str) -> str:
         "",
     ]
     for entry in sorted(entries, key=lambda e: e.name):
+        if entry.role != "install":
+            continue
         lines.append(f"{entry.name}=={entry.version} \\")
         lines.append(f"    --hash=sha256:{entry.sha256}")
         for via in entry.required_by:

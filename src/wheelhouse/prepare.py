@@ -9,6 +9,7 @@ twice.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
@@ -33,6 +35,7 @@ from wheelhouse.manifest import LOCK, MANIFEST, FileEntry, dumps, lock_text, man
 from wheelhouse.manifest import read_manifest as read_previous
 from wheelhouse.report import PrepareProgress
 from wheelhouse.resolve import ResolvedPin, choose_file, resolve
+from wheelhouse.sdist import build_requires
 from wheelhouse.target import Target, make_target
 from wheelhouse.wheelfile import Metadata, read_metadata
 
@@ -202,6 +205,14 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
         progress.stage("downloading")
         entries, counts = _collect(resolution.pins, sources, dest, target)
+        airflow_version = next((str(p.version) for p in resolution.pins
+                                if p.name == airflow.AIRFLOW), None)
+        if airflow_version and airflow.builds_from_sdists(airflow_version):
+            progress.stage("adding the sdists Airflow 3.1+ builds")
+            extra, extra_counts = _image_sdists(resolution.pins, sources, dest, target, pins,
+                                                options.allow_build)
+            entries += extra
+            _add_counts(counts, extra_counts)
     finally:
         index.close()
         downloader.close()
@@ -243,6 +254,10 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         if p.is_file() and p.name not in keep and not _ours(p.name, constraints_name)
     )
     warnings = list(resolution.warnings)
+    if for_airflow and constraints is None:
+        warnings.append("Airflow's image reads its constraints from the folder "
+                        f"(constraints-{target.python}.txt), and none were given: add "
+                        "--constraints, e.g. airflow:VERSION.")
     if unknown:
         warnings.append(
             f"{dest} holds {len(unknown)} file(s) this run did not put there "
@@ -288,6 +303,71 @@ def _write_airflow_files(
         info["constraints_mode"] = mode
         info["constraints_files"] = [f"constraints-{target.python}.txt", name]
     return info
+
+
+def _image_sdists(
+    main: list[ResolvedPin],
+    sources: WheelhouseSources,
+    dest: Path,
+    target: Target,
+    pins: Mapping[str, Pin],
+    allow_build: bool,
+) -> tuple[list[FileEntry], dict[str, list[int]]]:
+    """The lxml/xmlsec sdists of the pinned versions, and wheels of their build needs.
+
+    The image builds these with pip's build isolation from the folder (pip.conf), so their
+    build requirements must be wheels in the folder too, resolved for the target, at the
+    versions the folder already holds where it holds them.
+    """
+    shipped = {pin.name: pin for pin in main}
+    chosen = []
+    for name in airflow.NO_BINARY:
+        pin = shipped.get(name)
+        if pin is None:
+            continue
+        sdists = sorted((f for f in sources.files(name)
+                         if f.version == pin.version and f.kind == "sdist"),
+                        key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
+        if not sdists:
+            raise InputError(f"{name} {pin.version} has no sdist on the index, and Airflow 3.1+ "
+                             f"builds it from one (--no-binary {','.join(airflow.NO_BINARY)}).")
+        chosen.append((pin, sdists[0], sources.downloader.fetch(sdists[0]).result()))
+    why = f"--no-binary {','.join(airflow.NO_BINARY)} (Airflow 3.1+)"
+    entries = [
+        FileEntry(
+            filename=sdist.filename, name=pin.name, version=str(pin.version),
+            sha256=local.sha256, size=local.size, url=net.redact(sdist.url),
+            index_sha256=sdist.sha256, kind="sdist", tags=(), requires_python=None,
+            license=None, required_by=(why,), index=sdist.index, targets=(target.name,),
+            role="image",
+        )
+        for pin, sdist, local in chosen
+    ]
+    counts: dict[str, list[int]] = {}
+    for _, _, local in chosen:
+        _add_counts(counts, {"reused" if local.reused else "downloaded": [1, local.size]})
+    needs = sorted({
+        text for _, _, local in chosen for text in build_requires(local.path)
+        if canonicalize_name(Requirement(text).name) not in airflow.NO_BINARY
+    })
+    if not needs:
+        return entries, counts
+    same = {
+        pin.name: Pin(pin.name, str(pin.version), Requirement(f"{pin.name}=={pin.version}"), 0)
+        for pin in main
+    }
+    build = resolve(needs, {**pins, **same}, target, sources, allow_build)
+    fresh = [pin for pin in build.pins if pin.name not in shipped]
+    wheels, wheel_counts = _collect(fresh, sources, dest, target)
+    _add_counts(counts, wheel_counts)
+    return entries + [dataclasses.replace(w, role="build") for w in wheels], counts
+
+
+def _add_counts(into: dict[str, list[int]], more: dict[str, list[int]]) -> None:
+    for key, (count, size) in more.items():
+        total = into.setdefault(key, [0, 0])
+        total[0] += count
+        total[1] += size
 
 
 def _collect(
