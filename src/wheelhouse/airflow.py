@@ -31,14 +31,7 @@ def constraints_url(spec: str, python: str) -> str:
             "e.g. airflow:2.10.3 or airflow:2.10.3:no-providers."
         )
     ref = parts[1]
-    mode = parts[2] if len(parts) == 3 else "constraints"
-    if not mode.startswith("constraints"):
-        mode = f"constraints-{mode}"
-    if mode not in MODES:
-        raise InputError(
-            f"--constraints {spec!r}: unknown mode {parts[2]!r}; use one of "
-            "constraints, no-providers, source-providers."
-        )
+    mode = constraints_mode(spec)
     if not (_VERSION.match(ref) or _BRANCHES.match(ref)):
         raise InputError(
             f"--constraints {spec!r}: {ref!r} is neither an Airflow version (2.10.3) nor a "
@@ -51,8 +44,16 @@ def constraints_url(spec: str, python: str) -> str:
 def constraints_mode(spec: str) -> str:
     """The MODE part of an airflow: spec, as the file name uses it."""
     parts = spec.split(":")
-    mode = parts[2] if len(parts) == 3 else "constraints"
-    return mode if mode.startswith("constraints") else f"constraints-{mode}"
+    return normalize_mode(parts[2] if len(parts) == 3 else "constraints")
+
+
+def normalize_mode(mode: str) -> str:
+    """'no-providers' or 'constraints-no-providers' -> 'constraints-no-providers'."""
+    full = mode if mode.startswith("constraints") else f"constraints-{mode}"
+    if full not in MODES:
+        raise InputError(f"unknown Airflow constraints mode {mode!r}; use constraints, "
+                         "no-providers or source-providers.")
+    return full
 
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 
-from wheelhouse.airflow import MODES
+from wheelhouse.airflow import normalize_mode
 from wheelhouse.errors import InputError
 
 Generation = Literal["1.10.13-14", "1.10.15-2.2", "2.3-2.11", "3.0", "3.1+"]
@@ -216,13 +216,7 @@ def build_args(
     gen = generation(airflow_version)
     airflow_version = str(Version(airflow_version))  # v2.10.5, 3.1.0-rc1 -> as pip spells them
     py, full = _python(airflow_version, python, python_patch, gen)
-    if not constraints_mode.startswith("constraints"):
-        constraints_mode = f"constraints-{constraints_mode}"
-    if constraints_mode not in MODES:
-        raise InputError(
-            f"Unknown constraints mode {constraints_mode!r}; use constraints, no-providers "
-            "or source-providers."
-        )
+    constraints_mode = normalize_mode(constraints_mode)
     values = {
         "py": py,
         "py_full": full,
