@@ -23,6 +23,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
 
 from wheelhouse import __version__, airflow, net
 from wheelhouse.build import build_wheel, cache_root
@@ -107,7 +108,8 @@ class WheelhouseSources:
             self.built[file.filename] = Built(file, local.sha256, local.size, wheel)
             path = wheel
         metadata = read_metadata(path)
-        if canonicalize_name(metadata.name) != file.name:
+        if canonicalize_name(metadata.name) != file.name or _version(metadata.version) != (
+                file.version):
             raise InputError(
                 f"{path.name} says it is {metadata.name} {metadata.version} in its METADATA, "
                 f"not {file.name} {file.version}."
@@ -450,6 +452,13 @@ def _tags(filename: str) -> tuple[str, ...]:
 
 def _parsed_tags(filename: str) -> frozenset[Tag]:
     return parse_wheel_filename(filename)[3]
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
 
 
 def _listed(manifest: dict[str, Any] | None) -> set[str]:
