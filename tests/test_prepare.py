@@ -122,7 +122,7 @@ def test_every_unservable_package_is_named_in_one_error(pypiserver, run_cli, tmp
     assert "Traceback" not in message
     assert not (dest / "wheelhouse.json").exists()
     # what was fetched stays for the next run, but only whole and verified, never partial
-    assert not [p for p in dest.iterdir() if p.name.startswith(".")]
+    assert not [p for p in dest.iterdir() if ".part-" in p.name]
     for wheel in dest.glob("*.whl"):
         assert sha256(wheel) == sha256(pypiserver.folder / wheel.name)
 
@@ -291,3 +291,46 @@ def test_a_platform_wheel_built_here_does_not_serve_another_target(pypiserver, r
     assert "native-1.0.tar.gz built native-1.0-cp" in result.stderr
     assert "cp39-manylinux_2_28_x86_64" in result.stderr
     assert not (dest / "wheelhouse.json").exists()
+
+
+def test_several_targets_share_one_folder(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha==2.0", "plat==1.0", "--python", "3.11", "--python",
+                     "3.12", "--platform", "linux/amd64", "--platform", "linux/arm64",
+                     "--index-url", pypiserver.url, "--dest", str(dest), "--json")
+    assert result.returncode == 2  # plat has no cp312 wheel for arm64
+    assert "plat==1.0" in result.stderr and "cp312-manylinux_2_36_aarch64" in result.stderr
+    result = run_cli("prepare", "alpha==2.0", "plat==1.0", "--python", "3.10", "--python",
+                     "3.11", "--platform", "linux/amd64", "--platform", "win_amd64",
+                     "--index-url", pypiserver.url, "--dest", str(dest), "--json")
+    assert result.returncode == 2  # plat: no cp310 wheels at all
+    result = run_cli("prepare", "alpha==2.0", "--python", "3.10", "--python", "3.11",
+                     "--platform", "linux/amd64", "--platform", "win_amd64",
+                     "--index-url", pypiserver.url, "--dest", str(dest), "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    names = ["cp310-manylinux_2_36_x86_64", "cp310-win_amd64", "cp311-manylinux_2_36_x86_64",
+             "cp311-win_amd64"]
+    assert summary["targets"] == names
+    found = files_by_name(dest)
+    assert found["gamma"]["targets"] == names[:2]  # python_version < "3.11"
+    assert found["delta"]["targets"] == [names[1], names[3]]  # sys_platform == "win32"
+    assert found["alpha"]["targets"] == names
+    assert summary["files_per_target"] == dict(zip(names, [3, 4, 2, 3]))
+    document = manifest(dest)
+    assert document["lock"] is None
+    for name in names:
+        lock = (dest / document["locks"][name]).read_text()
+        assert ("gamma==" in lock) == name.startswith("cp310")
+        assert ("delta==" in lock) == name.endswith("win_amd64")
+    verified = run_cli("verify", str(dest), "--json")
+    assert verified.returncode == 0, verified.stdout
+    assert json.loads(verified.stdout)["targets"] == names
+    # one target's lock no longer agrees: verify says which target
+    lock = dest / document["locks"][names[0]]
+    lock.write_text(lock.read_text().replace("gamma==1.0", "gamma==0.9"))
+    verified = run_cli("verify", str(dest), "--json")
+    findings = json.loads(verified.stdout)["findings"]
+    assert verified.returncode == 1
+    assert [(f["check"], f["project"], f["target"]) for f in findings] == [
+        ("lock", "gamma", names[0])]

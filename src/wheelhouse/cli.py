@@ -64,12 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
                          help="an http(s) URL, a local file, or airflow:VERSION[:MODE] "
                               "(MODE: constraints, no-providers, source-providers)")
     target = prepare.add_argument_group("target (default: this machine)")
-    target.add_argument("--python", metavar="X.Y",
-                        help="target Python, e.g. 3.11 (markers see 3.11.0) or 3.11.4")
-    target.add_argument("--platform", metavar="TAG",
+    target.add_argument("--python", action="append", default=[], metavar="X.Y",
+                        help="target Python, e.g. 3.11 (markers see 3.11.0) or 3.11.4; "
+                             "repeatable")
+    target.add_argument("--platform", action="append", default=[], metavar="TAG",
                         help="a wheel platform tag (manylinux_2_28_x86_64, win_amd64, "
-                             "macosx_11_0_arm64) or a Docker platform (linux/amd64); older "
-                             "compatible tags of its family are accepted too")
+                             "macosx_11_0_arm64) or a Docker platform (linux/amd64, "
+                             "linux/arm64); older compatible tags of its family are accepted "
+                             "too; repeatable. The targets are every --python with every "
+                             "--platform")
     target.add_argument("--implementation", default="cp", choices=("cp", "pp"),
                         help="Python implementation (default: cp)")
     target.add_argument("--abi", action="append", default=[], metavar="ABI",
@@ -225,8 +228,8 @@ def _run(args: argparse.Namespace) -> int:
             specs=args.specs,
             requirement_files=args.requirement,
             constraints=args.constraints,
-            python=args.python,
-            platform=args.platform,
+            pythons=args.python,
+            platforms=args.platform,
             implementation=args.implementation,
             abis=tuple(args.abi),
             dest=args.dest,

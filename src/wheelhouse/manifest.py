@@ -80,7 +80,9 @@ def manifest_document(
     index_urls: list[str],
     find_links: list[str],
     files: list[FileEntry],
-    lock: str = LOCK,
+    lock: str | None = LOCK,
+    locks: dict[str, str] | None = None,
+    constraints_by_python: dict[str, Any] | None = None,
     airflow: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     document = {
@@ -93,10 +95,13 @@ def manifest_document(
         "index_urls": list(index_urls),
         "find_links": list(find_links),
         "lock": lock,
+        "locks": dict(sorted((locks or {}).items())),
         "files": [f.as_json() for f in sorted(files, key=lambda f: f.filename)],
     }
     if airflow is not None:
         document["airflow"] = airflow
+    if constraints_by_python is not None:
+        document["constraints_by_python"] = constraints_by_python
     return document
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import json
 import os
 import shutil
 import time
@@ -35,9 +36,9 @@ from wheelhouse.index import PYPI, Index, IndexFile
 from wheelhouse.manifest import LOCK, MANIFEST, FileEntry, dumps, lock_text, manifest_document
 from wheelhouse.manifest import read_manifest as read_previous
 from wheelhouse.report import PrepareProgress
-from wheelhouse.resolve import ResolvedPin, choose_file, resolve
+from wheelhouse.resolve import Resolution, ResolvedPin, choose_file, resolve
 from wheelhouse.sdist import build_requires
-from wheelhouse.target import Target, make_target
+from wheelhouse.target import Target, make_targets
 from wheelhouse.wheelfile import Metadata, read_metadata
 
 
@@ -48,8 +49,8 @@ class PrepareOptions:
     specs: list[str]
     requirement_files: list[Path] = field(default_factory=list)
     constraints: str | None = None
-    python: str | None = None
-    platform: str | None = None
+    pythons: list[str] = field(default_factory=list)
+    platforms: list[str] = field(default_factory=list)
     implementation: str = "cp"
     abis: tuple[str, ...] = ()
     dest: Path = Path("docker-context-files")
@@ -82,30 +83,28 @@ class WheelhouseSources:
         downloader: Downloader,
         target: Target,
         pins: Mapping[str, Pin],
-        build: dict[str, Any],
+        shared: Shared,
     ) -> None:
         self.index = index
         self.downloader = downloader
         self.target = target
         self.pins = pins
-        self.build_settings = build
-        self.built: dict[str, Built] = {}
-        self._metadata: dict[str, Metadata] = {}
+        self.shared = shared
         self._prefetched: set[str] = set()
 
     def files(self, name: str) -> list[IndexFile]:
         return self.index.project_files(name)
 
     def metadata(self, file: IndexFile) -> Metadata:
-        cached = self._metadata.get(file.filename)
+        cached = self.shared.metadata.get(file.filename)
         if cached is not None:
             return cached
         local = self.downloader.fetch(file).result()
         if file.is_wheel:
             path = local.path
         else:
-            wheel = build_wheel(local.path, local.sha256, **self.build_settings)
-            self.built[file.filename] = Built(file, local.sha256, local.size, wheel)
+            wheel = build_wheel(local.path, local.sha256, **self.shared.build)
+            self.shared.built[file.filename] = Built(file, local.sha256, local.size, wheel)
             path = wheel
         metadata = read_metadata(path)
         if canonicalize_name(metadata.name) != file.name or _version(metadata.version) != (
@@ -114,7 +113,7 @@ class WheelhouseSources:
                 f"{path.name} says it is {metadata.name} {metadata.version} in its METADATA, "
                 f"not {file.name} {file.version}."
             )
-        self._metadata[file.filename] = metadata
+        self.shared.metadata[file.filename] = metadata
         return metadata
 
     def prefetch(self, names: Iterable[str]) -> None:
@@ -159,7 +158,7 @@ def read_requirement_files(paths: list[Path]) -> list[str]:
 
 
 def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any]:
-    """Run the whole pipeline; return the summary the CLI prints."""
+    """Run the whole pipeline for every target; return the summary the CLI prints."""
     started = time.monotonic()
     created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace(
         "+00:00", "Z")
@@ -172,7 +171,8 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     for folder in options.find_links:
         if not folder.is_dir():
             raise InputError(f"--find-links {folder} is not a folder.")
-    target = make_target(options.python, options.platform, options.implementation, options.abis)
+    targets = make_targets(options.pythons, options.platforms, options.implementation,
+                           options.abis)
     dest = options.dest
     if dest.exists() and not dest.is_dir():
         raise InputError(f"--dest {dest} exists and is not a folder.")
@@ -180,114 +180,213 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     session = net.make_session(pool_size=max(16, options.jobs * 2))
 
     progress.stage("fetching constraints")
-    constraints: Constraints | None = None
-    pins: dict[str, Pin] = {}
-    if options.constraints:
-        constraints = load_constraints(options.constraints, target, session)
-        pins = constraints.pins_for(target)
-
+    constraints = _load_constraints(options.constraints, targets, session)
     for_airflow = airflow.is_airflow(specs)
-    roots = list(specs)
-    if for_airflow:
-        roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
 
     dest.mkdir(parents=True, exist_ok=True)
     remove_partials(dest)
-    previous = read_previous(dest)
+    ours = _listed(read_previous(dest)) | _read_ledger(dest)
     index = Index(session, index_urls, options.find_links, jobs=options.jobs)
     downloader = Downloader(session, dest, jobs=options.jobs, on_bytes=progress.bytes_done)
-    build_settings = {
+    shared = Shared(build={
         "cache": cache_root(options.cache_dir),
         "index_urls": index_urls,
         "find_links": options.find_links,
-    }
-    sources = WheelhouseSources(index, downloader, target, pins, build_settings)
+    })
+    plans: list[TargetPlan] = []
     try:
-        progress.stage("resolving")
-        resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
-        progress.stage("downloading")
-        entries, counts = _collect(resolution.pins, sources, dest, target)
-        airflow_version = next((str(p.version) for p in resolution.pins
-                                if p.name == airflow.AIRFLOW), None)
-        if airflow_version and airflow.builds_from_sdists(airflow_version):
-            progress.stage("adding the sdists Airflow 3.1+ builds")
-            extra, extra_counts = _image_sdists(resolution.pins, sources, dest, target, pins,
-                                                options.allow_build)
-            entries += extra
-            _add_counts(counts, extra_counts)
+        for target in targets:
+            pins = constraints[target.python].pins_for(target) if constraints else {}
+            roots = list(specs)
+            if for_airflow:
+                roots += airflow.image_requirements(set(pins), options.pip_version,
+                                                    options.uv_version)
+            sources = WheelhouseSources(index, downloader, target, pins, shared)
+            progress.stage(f"resolving for {target.name}")
+            resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
+            progress.stage(f"downloading for {target.name}")
+            entries = _collect(resolution.pins, sources, dest, target)
+            airflow_version = next((str(p.version) for p in resolution.pins
+                                    if p.name == airflow.AIRFLOW), None)
+            if airflow_version and airflow.builds_from_sdists(airflow_version):
+                progress.stage("adding the sdists Airflow 3.1+ builds")
+                entries += _image_sdists(resolution.pins, sources, dest, target, pins,
+                                         options.allow_build)
+            plans.append(TargetPlan(target, resolution, entries))
+        _refuse_misfits(plans)
+    except BaseException:
+        # Whole, verified files stay for the next run to reuse; the ledger lets it also
+        # remove those it does not need.
+        _write_ledger(dest, ours | downloader.written)
+        raise
     finally:
         index.close()
         downloader.close()
+    entries = _merge([entry for plan in plans for entry in plan.entries])
 
     keep = {entry.filename for entry in entries}
-    leftovers = (downloader.written | _listed(previous)) - keep
-    for filename in leftovers:
+    for filename in (downloader.written | ours) - keep:
         (dest / filename).unlink(missing_ok=True)
+    (dest / LEDGER).unlink(missing_ok=True)
 
     # The old manifest goes first: a run stopped from here on leaves none rather than a lie.
     (dest / MANIFEST).unlink(missing_ok=True)
-    constraints_name = None
-    if constraints is not None:
-        constraints_name = f"constraints-{target.python}.txt"
-        write_atomic(dest / constraints_name, constraints.content)
+    constraints_names = []
+    for python, item in (constraints or {}).items():
+        constraints_names.append(f"constraints-{python}.txt")
+        write_atomic(dest / constraints_names[-1], item.content)
     airflow_info = None
     if for_airflow:
-        airflow_info = _write_airflow_files(dest, target, constraints, resolution.pins)
+        airflow_info = _write_airflow_files(dest, constraints, plans)
     header = "wheelhouse prepare " + " ".join(specs)
-    write_atomic(dest / LOCK, lock_text(entries, target.name, header).encode())
+    locks = {}
+    for plan in plans:
+        name = LOCK if len(plans) == 1 else f"requirements.{plan.target.name}.lock.txt"
+        mine = [e for e in entries if plan.target.name in e.targets]
+        write_atomic(dest / name, lock_text(mine, plan.target.name, header).encode())
+        locks[plan.target.name] = name
     constraints_info = None
-    if constraints is not None:
-        constraints_info = constraints.describe() | {"filename": constraints_name}
+    if constraints:
+        first = targets[0].python
+        constraints_info = constraints[first].describe() | {"filename": f"constraints-{first}.txt"}
     document = manifest_document(
         tool_version=__version__,
         created=created,
         requirements=specs,
         constraints=constraints_info,
-        targets=[target.describe()],
+        targets=[target.describe() for target in targets],
         index_urls=[net.redact(url) for url in index_urls],
         find_links=[str(folder) for folder in options.find_links],
         files=entries,
+        lock=LOCK if len(plans) == 1 else None,
+        locks=locks,
+        constraints_by_python={
+            python: item.describe() | {"filename": f"constraints-{python}.txt"}
+            for python, item in constraints.items()
+        } if constraints and len(constraints) > 1 else None,
         airflow=airflow_info,
     )
     write_atomic(dest / MANIFEST, dumps(document).encode())
 
+    warnings = [w for plan in plans for w in plan.resolution.warnings]
     unknown = sorted(
         p.name for p in dest.iterdir()
-        if p.is_file() and p.name not in keep and not _ours(p.name, constraints_name)
+        if p.is_file() and p.name not in keep and not _ours(p.name, constraints_names, locks)
     )
-    warnings = list(resolution.warnings)
-    if for_airflow and constraints is None:
-        warnings.append("Airflow's image reads its constraints from the folder "
-                        f"(constraints-{target.python}.txt), and none were given: add "
-                        "--constraints, e.g. airflow:VERSION.")
     if unknown:
         warnings.append(
             f"{dest} holds {len(unknown)} file(s) this run did not put there "
             f"({', '.join(unknown[:3])}{'...' if len(unknown) > 3 else ''}); verify will "
             "report them."
         )
+    if for_airflow and not constraints:
+        warnings.append("Airflow's image reads its constraints from the folder "
+                        f"(constraints-{targets[0].python}.txt), and none were given: add "
+                        "--constraints, e.g. airflow:VERSION.")
+    counts = _counts(entries, shared.statuses)
     return {
         "ok": True,
         "dest": str(dest),
         "files": len(entries),
-        "targets": [target.name],
+        "targets": [target.name for target in targets],
+        "files_per_target": {plan.target.name: sum(plan.target.name in e.targets
+                                                   for e in entries) for plan in plans},
         "counts": {key: value[0] for key, value in counts.items()},
         "bytes": {key: value[1] for key, value in counts.items()}
         | {"total": sum(e.size for e in entries)},
-        "lock": str(dest / LOCK),
+        "lock": str(dest / LOCK) if len(plans) == 1 else None,
+        "locks": {name: str(dest / lock) for name, lock in locks.items()},
         "manifest": str(dest / MANIFEST),
-        "constraints": str(dest / constraints_name) if constraints_name else None,
+        "constraints": [str(dest / name) for name in constraints_names],
         "seconds": round(time.monotonic() - started, 2),
-        "warnings": warnings,
+        "warnings": list(dict.fromkeys(warnings)),
     }
 
 
+@dataclass
+class TargetPlan:
+    """One target's resolution and the files it needs."""
+
+    target: Target
+    resolution: Resolution
+    entries: list[FileEntry]
+
+
+@dataclass
+class Shared:
+    """What every target's sources share: metadata read once, builds done once."""
+
+    build: dict[str, Any]
+    built: dict[str, Built] = field(default_factory=dict)
+    metadata: dict[str, Metadata] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)  # filename -> downloaded|reused|built
+
+
+def _load_constraints(
+    source: str | None, targets: list[Target], session
+) -> dict[str, Constraints]:
+    """Constraints per target Python: one file for all, or Airflow's file for each Python."""
+    if not source:
+        return {}
+    found: dict[str, Constraints] = {}
+    for target in targets:
+        if target.python in found:
+            continue
+        if not source.startswith("airflow:") and found:
+            found[target.python] = next(iter(found.values()))
+            continue
+        found[target.python] = load_constraints(source, target, session)
+    return found
+
+
+def _merge(entries: list[FileEntry]) -> list[FileEntry]:
+    """One entry per file, serving the union of the targets (and parents) that need it."""
+    merged: dict[str, FileEntry] = {}
+    for entry in entries:
+        seen = merged.get(entry.filename)
+        if seen is None:
+            merged[entry.filename] = entry
+            continue
+        merged[entry.filename] = dataclasses.replace(
+            seen,
+            targets=tuple(sorted(set(seen.targets) | set(entry.targets))),
+            required_by=tuple(sorted(set(seen.required_by) | set(entry.required_by))),
+            extras=tuple(sorted(set(seen.extras) | set(entry.extras))),
+        )
+    return sorted(merged.values(), key=lambda e: e.filename)
+
+
+def _counts(entries: list[FileEntry], statuses: dict[str, str]) -> dict[str, list[int]]:
+    counts = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
+    for entry in entries:
+        bucket = counts[statuses.get(entry.filename, "reused")]
+        bucket[0] += 1
+        bucket[1] += entry.size
+    return counts
+
+
+def _refuse_misfits(plans: list[TargetPlan]) -> None:
+    """A wheel built here that does not fit a target: name every package and target at once."""
+    misfits = [
+        f"{entry.sdist['filename']} built {entry.filename}, which does not fit "
+        f"{plan.target.name}"
+        for plan in plans for entry in plan.entries
+        if entry.kind == "built-wheel" and plan.target.rank(_parsed_tags(entry.filename)) is None
+    ]
+    if misfits:
+        raise InputError(
+            f"{len(misfits)} package(s) cannot be served: " + "; ".join(misfits)
+            + " (only a pure wheel built here serves another target; --keep-sdists ships the "
+            "sdists for the image to build instead)."
+        )
+
+
 def _write_airflow_files(
-    dest: Path, target: Target, constraints: Constraints | None, pins: list[ResolvedPin]
+    dest: Path, constraints: Mapping[str, Constraints], plans: list[TargetPlan]
 ) -> dict[str, Any]:
     """pip.conf that keeps the image's pip offline, and the constraints where the image looks."""
     write_atomic(dest / "pip.conf", airflow.PIP_CONF.encode())
-    versions = {pin.name: str(pin.version) for pin in pins}
+    versions = {pin.name: str(pin.version) for pin in plans[0].resolution.pins}
     info: dict[str, Any] = {
         "version": versions[airflow.AIRFLOW],
         "pip_conf": "pip.conf",
@@ -295,15 +394,14 @@ def _write_airflow_files(
         "constraints_mode": None,
         "constraints_files": [],
     }
-    if constraints is not None:
-        mode = airflow.constraints_file_mode(constraints.url or constraints.source,
-                                             constraints.airflow_mode)
-        folder = dest / f"constraints-{target.python}"
+    for python, item in constraints.items():
+        mode = airflow.constraints_file_mode(item.url or item.source, item.airflow_mode)
+        folder = dest / f"constraints-{python}"
         folder.mkdir(exist_ok=True)
-        name = f"{folder.name}/{mode}-{target.python}.txt"
-        write_atomic(dest / name, constraints.content)
+        name = f"{folder.name}/{mode}-{python}.txt"
+        write_atomic(dest / name, item.content)
         info["constraints_mode"] = mode
-        info["constraints_files"] = [f"constraints-{target.python}.txt", name]
+        info["constraints_files"] += [f"constraints-{python}.txt", name]
     return info
 
 
@@ -314,7 +412,7 @@ def _image_sdists(
     target: Target,
     pins: Mapping[str, Pin],
     allow_build: bool,
-) -> tuple[list[FileEntry], dict[str, list[int]]]:
+) -> list[FileEntry]:
     """The lxml/xmlsec sdists of the pinned versions, and wheels of their build needs.
 
     The image builds these with pip's build isolation from the folder (pip.conf), so their
@@ -345,39 +443,30 @@ def _image_sdists(
         )
         for pin, sdist, local in chosen
     ]
-    counts: dict[str, list[int]] = {}
-    for _, _, local in chosen:
-        _add_counts(counts, {"reused" if local.reused else "downloaded": [1, local.size]})
+    for _, sdist, local in chosen:
+        sources.shared.statuses[sdist.filename] = "reused" if local.reused else "downloaded"
     needs = sorted({
         text for _, _, local in chosen for text in build_requires(local.path)
         if canonicalize_name(Requirement(text).name) not in airflow.NO_BINARY
     })
     if not needs:
-        return entries, counts
+        return entries
     same = {
         pin.name: Pin(pin.name, str(pin.version), Requirement(f"{pin.name}=={pin.version}"), 0)
         for pin in main
     }
     build = resolve(needs, {**pins, **same}, target, sources, allow_build)
     fresh = [pin for pin in build.pins if pin.name not in shipped]
-    wheels, wheel_counts = _collect(fresh, sources, dest, target)
-    _add_counts(counts, wheel_counts)
-    return entries + [dataclasses.replace(w, role="build") for w in wheels], counts
-
-
-def _add_counts(into: dict[str, list[int]], more: dict[str, list[int]]) -> None:
-    for key, (count, size) in more.items():
-        total = into.setdefault(key, [0, 0])
-        total[0] += count
-        total[1] += size
+    wheels = _collect(fresh, sources, dest, target)
+    return entries + [dataclasses.replace(w, role="build") for w in wheels]
 
 
 def _collect(
     pins: list[ResolvedPin], sources: WheelhouseSources, dest: Path, target: Target
-) -> tuple[list[FileEntry], dict[str, list[int]]]:
+) -> list[FileEntry]:
     """Wait for every pinned file, place built wheels, and describe each for the manifest."""
     futures = {pin.name: sources.downloader.fetch(pin.file) for pin in pins}
-    counts = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
+    statuses = sources.shared.statuses
     entries = []
     for pin in pins:
         local = futures[pin.name].result()
@@ -399,9 +488,9 @@ def _collect(
                 url=net.redact(pin.file.url), index_sha256=pin.file.sha256, kind="wheel",
                 tags=_tags(pin.file.filename), **common,
             ))
-            kind, size = ("reused" if local.reused else "downloaded"), local.size
+            statuses.setdefault(pin.file.filename, "reused" if local.reused else "downloaded")
         else:
-            built = sources.built[pin.file.filename]
+            built = sources.shared.built[pin.file.filename]
             wheel, sha256, size = _place(built.wheel, dest)
             entries.append(FileEntry(
                 filename=wheel.name, sha256=sha256, size=size, url=net.redact(pin.file.url),
@@ -415,20 +504,8 @@ def _collect(
                 },
                 **common,
             ))
-            kind = "built"
-        counts[kind][0] += 1
-        counts[kind][1] += size
-    misfits = [
-        f"{entry.sdist['filename']} built {entry.filename}" for entry in entries
-        if entry.kind == "built-wheel" and target.rank(_parsed_tags(entry.filename)) is None
-    ]
-    if misfits:
-        raise InputError(
-            f"{len(misfits)} package(s) cannot be served for {target.name}: "
-            + "; ".join(misfits) + f", which does not fit {target.name} (only a pure wheel "
-            "built here serves another target)."
-        )
-    return entries, counts
+            statuses[wheel.name] = "built"
+    return entries
 
 
 def _place(wheel: Path, dest: Path) -> tuple[Path, str, int]:
@@ -461,12 +538,32 @@ def _version(text: str) -> Version | None:
         return None
 
 
+LEDGER = ".wheelhouse-fetched.json"
+
+
+def _read_ledger(dest: Path) -> set[str]:
+    """Files an earlier, failed run fetched: ours to reuse or remove."""
+    try:
+        names = json.loads((dest / LEDGER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    return {n for n in names if isinstance(n, str) and "/" not in n} if isinstance(
+        names, list) else set()
+
+
+def _write_ledger(dest: Path, names: set[str]) -> None:
+    if not names:
+        return
+    with contextlib.suppress(OSError):
+        write_atomic(dest / LEDGER, json.dumps(sorted(names)).encode())
+
+
 def _listed(manifest: dict[str, Any] | None) -> set[str]:
     if not manifest:
         return set()
     return {f.get("filename") for f in manifest.get("files", []) if isinstance(f, dict)} - {None}
 
 
-def _ours(filename: str, constraints_name: str | None) -> bool:
-    known = (MANIFEST, LOCK, constraints_name, "pip.conf")
+def _ours(filename: str, constraints_names: list[str], locks: dict[str, str]) -> bool:
+    known = {MANIFEST, LOCK, "pip.conf", *constraints_names, *locks.values()}
     return filename in known or filename.lower().startswith("readme")

@@ -101,7 +101,9 @@ def print_prepare_summary(summary: dict[str, Any]) -> None:
         f"{', '.join(summary['targets'])} in {summary['dest']} "
         f"({summary['seconds']:.1f} s)."
     )
-    console.print(f"  lock:     {summary['lock']}")
+    for target, lock in summary["locks"].items():
+        shown = f"{lock} ({summary['files_per_target'][target]} files for {target})"
+        console.print(f"  lock:     {shown}")
     console.print(f"  manifest: {summary['manifest']}")
 
 

@@ -261,3 +261,13 @@ def target_from_description(data: dict) -> Target:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"a target in the manifest is incomplete ({exc}).") from None
+
+
+def make_targets(
+    pythons: list[str], platforms: list[str], implementation: str = "cp",
+    abis: tuple[str, ...] = (),
+) -> list[Target]:
+    """Every (python, platform) the user named: their product; the host fills what is left."""
+    found = [make_target(python, platform, implementation, abis)
+             for python in (pythons or [None]) for platform in (platforms or [None])]
+    return list(dict.fromkeys(found))

@@ -11,6 +11,7 @@ expected and what was found.
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -118,7 +119,8 @@ def verify(
     constraints_name = _constraints_name(manifest)
     if manifest is not None:
         report.findings += check_listed_files(folder, entries, inspections)
-        report.findings += check_unlisted(present, entries, constraints_name)
+        known = {constraints_name, *(manifest.get("locks") or {}).values()} - {None}
+        report.findings += check_unlisted(present, entries, known)
     for inspection in inspections.values():
         for check, message in inspection.problems:
             report.findings.append(Finding(check, message, file=inspection.filename,
@@ -128,15 +130,14 @@ def verify(
     report.findings += check_tags(dists, targets, entries)
     report.checked["targets"] = len(targets)
 
-    constraints = _constraints(folder, constraints_file, constraints_name, targets)
     for target in targets:
+        constraints = _constraints(folder, constraints_file, constraints_name, target)
         if constraints is not None:
             report.findings += check_constraints(dists, constraints, target)
+            report.checked["constraints_pins"] += len(constraints.pins)
         report.findings += check_closure(dists, specs, target)
-    if constraints is not None:
-        report.checked["constraints_pins"] = len(constraints.pins)
     if manifest is not None:
-        report.findings += check_lock(folder, entries)
+        report.findings += check_locks(folder, manifest, entries, targets)
     if (manifest is not None and manifest.get("airflow")) or airflow.is_airflow(specs):
         report.findings += check_airflow(folder, manifest, dists, targets)
         report.checked["airflow"] = 1
@@ -242,14 +243,14 @@ def check_listed_files(
 
 
 def check_unlisted(
-    present: list[Path], entries: dict[str, dict[str, Any]], constraints_name: str | None
+    present: list[Path], entries: dict[str, dict[str, Any]], known: set[str]
 ) -> list[Finding]:
     """Check 2b: nothing is in the folder that the manifest does not account for."""
     findings = []
     sdists = {(e.get("sdist") or {}).get("filename") for e in entries.values()}
     for path in present:
         name = path.name
-        if name in entries or name in sdists or _allowed(path, constraints_name):
+        if name in entries or name in sdists or name in known or _allowed(path):
             continue
         findings.append(Finding("unlisted", f"{name} is in the folder but not in the "
                                 "manifest.", file=name, project=_project(name),
@@ -257,13 +258,13 @@ def check_unlisted(
     return findings
 
 
-def _allowed(path: Path, constraints_name: str | None) -> bool:
+def _allowed(path: Path) -> bool:
     """The manifest, lock, pip.conf, READMEs and constraints (files, or Airflow's folders)."""
     name, lower = path.name, path.name.lower()
     if path.is_dir():
         return lower.startswith("constraints-") and all(
             child.is_file() and child.suffix == ".txt" for child in path.iterdir())
-    return (name in ALLOWED_NAMES or name == constraints_name or lower.startswith("readme")
+    return (name in ALLOWED_NAMES or lower.startswith("readme")
             or (lower.startswith("constraints") and lower.endswith(".txt")))
 
 
@@ -412,15 +413,31 @@ def _requires_python(dist: Dist, text: str, python: Version, target: Target) -> 
                     target=target.name)]
 
 
-def check_lock(folder: Path, entries: dict[str, dict[str, Any]]) -> list[Finding]:
-    """Check 8: the lock pins exactly the manifest's files, with the same hashes."""
-    path = folder / LOCK
+def check_locks(
+    folder: Path, manifest: dict[str, Any], entries: dict[str, dict[str, Any]],
+    targets: list[Target],
+) -> list[Finding]:
+    """Check 8 for every lock the manifest names (one per target, or the one lock)."""
+    locks = manifest.get("locks") or {}
+    if not isinstance(locks, dict) or not locks:
+        return check_lock(folder, LOCK, entries.values())
+    findings = []
+    for target_name, lock in sorted(locks.items()):
+        mine = [e for e in entries.values() if target_name in (e.get("targets") or ())]
+        findings += [dataclasses.replace(f, target=target_name)
+                     for f in check_lock(folder, str(lock), mine)]
+    return findings
+
+
+def check_lock(folder: Path, lock: str, entries: Iterable[dict[str, Any]]) -> list[Finding]:
+    """Check 8: a lock pins exactly the manifest's files, with the same hashes."""
+    path = folder / lock
     if not path.exists():
-        return [Finding("lock", f"{LOCK} is missing.", file=LOCK, expected="present",
+        return [Finding("lock", f"{lock} is missing.", file=lock, expected="present",
                         found="absent")]
     locked = parse_lock(path.read_text(encoding="utf-8", errors="replace"))
     listed: dict[str, tuple[str, set[str]]] = {}
-    for entry in entries.values():
+    for entry in entries:
         if (entry.get("kind") in ("wheel", "built-wheel") and isinstance(entry.get("name"), str)
                 and entry.get("role", "install") == "install"):
             version, hashes = listed.get(entry["name"], (entry.get("version"), set()))
@@ -430,16 +447,16 @@ def check_lock(folder: Path, entries: dict[str, dict[str, Any]]) -> list[Finding
     for name in sorted(set(locked) | set(listed)):
         want, have = listed.get(name), locked.get(name)
         if have is None:
-            findings.append(Finding("lock", f"{name} is in the manifest but not in {LOCK}.",
-                                    file=LOCK, project=name, expected=f"{name}=={want[0]}",
+            findings.append(Finding("lock", f"{name} is in the manifest but not in {lock}.",
+                                    file=lock, project=name, expected=f"{name}=={want[0]}",
                                     found="absent"))
         elif want is None:
-            findings.append(Finding("lock", f"{LOCK} pins {name}=={have[0]}, which the "
-                                    "manifest does not list.", file=LOCK, project=name,
+            findings.append(Finding("lock", f"{lock} pins {name}=={have[0]}, which the "
+                                    "manifest does not list.", file=lock, project=name,
                                     expected="absent", found=f"{name}=={have[0]}"))
         elif _version(want[0]) != _version(have[0]) or want[1] != have[1]:
-            findings.append(Finding("lock", f"{LOCK} pins {name} differently from the "
-                                    "manifest.", file=LOCK, project=name,
+            findings.append(Finding("lock", f"{lock} pins {name} differently from the "
+                                    "manifest.", file=lock, project=name,
                                     expected=f"{want[0]} {sorted(want[1])}",
                                     found=f"{have[0]} {sorted(have[1])}"))
     return findings
@@ -516,16 +533,16 @@ def _constraints_name(manifest) -> str | None:
     return manifest["constraints"].get("filename")
 
 
-def _constraints(folder, constraints_file, constraints_name, targets) -> Constraints | None:
-    """--constraints, else the manifest's, else constraints-<PY>.txt of the (first) target."""
+def _constraints(folder, constraints_file, constraints_name, target) -> Constraints | None:
+    """--constraints, else the folder's constraints-<PY>.txt for the target, else the manifest's."""
     if constraints_file is not None:
         path = constraints_file
+    elif (folder / f"constraints-{target.python}.txt").exists():
+        path = folder / f"constraints-{target.python}.txt"
     elif constraints_name:
         path = folder / constraints_name
     else:
-        path = folder / f"constraints-{targets[0].python}.txt"
-        if not path.exists():
-            return None
+        return None
     try:
         content = path.read_bytes()
     except OSError as exc:
