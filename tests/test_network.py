@@ -92,3 +92,45 @@ def test_airflow_2_10_3_installs_offline(run_cli, tmp_path, python):
          "--python", interpreter], capture_output=True, text=True)
     assert emulated.returncode == 0, emulated.stdout[-3000:] + emulated.stderr[-2000:]
     assert "installed offline: apache-airflow 2.10.3" in emulated.stdout
+
+
+def test_pytest_for_windows_has_colorama(run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "pytest==8.3.5", "--python", "3.12", "--platform", "win_amd64",
+                     "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    assert "colorama" in names(dest)  # sys_platform == "win32"
+
+
+def test_two_pythons_two_architectures_in_one_folder(run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "requests[socks]==2.32.3", "pytest==8.3.5", "--python", "3.11",
+                     "--python", "3.12", "--platform", "linux/amd64", "--platform",
+                     "linux/arm64", "--dest", str(dest), "--json")
+    assert result.returncode == 0, result.stderr
+    charset = sorted(p.name for p in dest.glob("charset_normalizer-*.whl"))
+    for python in ("cp311", "cp312"):
+        for arch in ("x86_64", "aarch64"):
+            assert any(f"-{python}-" in name and arch in name for name in charset), charset
+    verified = run_cli("verify", str(dest))
+    assert verified.returncode == 0, verified.stdout
+    locks = json.loads((dest / "wheelhouse.json").read_text())["locks"]
+    for python in ("3.11", "3.12"):
+        lock = dest / locks[f"cp{python.replace('.', '')}-manylinux_2_36_x86_64"]
+        venv = venv_python(tmp_path / f"venv{python}", pyenv_python(python))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        install = subprocess.run(
+            [str(venv), "-m", "pip", "install", "--isolated", "--no-index", "--find-links",
+             str(dest), "--require-hashes", "-r", str(lock)],
+            capture_output=True, text=True, env={**env, "PIP_CONFIG_FILE": os.devnull})
+        assert install.returncode == 0, install.stderr
+
+
+def test_sdist_only_python_nvd3_for_312(run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "python-nvd3==0.16.0", "--python", "3.12", "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((dest / "wheelhouse.json").read_text())
+    nvd3 = next(f for f in document["files"] if f["name"] == "python-nvd3")
+    assert nvd3["kind"] == "built-wheel" and nvd3["filename"].endswith("py3-none-any.whl")
+    assert run_cli("verify", str(dest)).returncode == 0

@@ -334,3 +334,28 @@ def test_several_targets_share_one_folder(pypiserver, run_cli, tmp_path):
     assert verified.returncode == 1
     assert [(f["check"], f["project"], f["target"]) for f in findings] == [
         ("lock", "gamma", names[0])]
+
+
+def test_keep_sdists_ships_what_cannot_be_built_here_for_the_target(pypiserver, run_cli,
+                                                                    tmp_path):
+    dest = tmp_path / "wh"
+    host = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    result = run_cli("prepare", "native==1.0", "needsbackend", "--python", host, "--python",
+                     "3.9", "--platform", "linux/amd64", "--keep-sdists", "--index-url",
+                     pypiserver.url, "--dest", str(dest), "--json")
+    assert result.returncode == 0, result.stderr
+    files = {f["filename"]: f for f in manifest(dest)["files"]}
+    here = f"cp{host.replace('.', '')}-manylinux_2_36_x86_64"
+    built = next(f for f in files.values() if f["name"] == "native" and f["kind"] == "built-wheel")
+    assert built["targets"] == [here]
+    sdist = files["native-1.0.tar.gz"]
+    assert sdist["kind"] == "sdist" and sdist["role"] == "install"
+    assert sdist["targets"] == ["cp39-manylinux_2_36_x86_64"]
+    assert sdist["sha256"] == sha256(pypiserver.folder / "native-1.0.tar.gz")
+    # needsbackend builds a pure wheel: one built wheel serves both targets
+    assert files["needsbackend-1.0-py3-none-any.whl"]["targets"] == sorted(
+        ["cp39-manylinux_2_36_x86_64", here])
+    lock = (dest / manifest(dest)["locks"]["cp39-manylinux_2_36_x86_64"]).read_text()
+    assert f"native==1.0 \\\n    --hash=sha256:{sdist['sha256']}" in lock
+    verified = run_cli("verify", str(dest), "--json")
+    assert verified.returncode == 0, verified.stdout

@@ -86,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="another Simple API; repeatable")
     sources.add_argument("--find-links", action="append", default=[], type=Path, metavar="DIR",
                          help="a folder of wheels and sdists to use too; repeatable")
+    prepare.add_argument("--keep-sdists", action="store_true",
+                         help="where a wheel built here from an sdist does not fit a target, "
+                              "ship the sdist and wheels of its build requirements instead, "
+                              "for the target (or the image) to build")
     prepare.add_argument("--no-build", action="store_true",
                          help="refuse to build wheels from sdists (default: build when no "
                               "wheel fits the target)")
@@ -241,6 +245,7 @@ def _run(args: argparse.Namespace) -> int:
             cache_dir=args.cache_dir,
             pip_version=args.pip_version,
             uv_version=args.uv_version,
+            keep_sdists=args.keep_sdists,
         )
         with report.PrepareProgress() as progress:
             summary = prepare(options, progress)

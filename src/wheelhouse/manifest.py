@@ -118,7 +118,7 @@ def lock_text(entries: list[FileEntry], target_name: str, header: str) -> str:
         f"#   pip install --no-index --find-links DIR --require-hashes -r {LOCK}",
         "",
     ]
-    for entry in sorted(entries, key=lambda e: e.name):
+    for entry in sorted(entries, key=lambda e: (e.name, e.filename)):
         if entry.role != "install":
             continue
         lines.append(f"{entry.name}=={entry.version} \\")

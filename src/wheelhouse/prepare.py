@@ -62,6 +62,7 @@ class PrepareOptions:
     cache_dir: Path | None = None
     pip_version: str | None = None
     uv_version: str | None = None
+    keep_sdists: bool = False
 
 
 @dataclass
@@ -212,6 +213,9 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
                 progress.stage("adding the sdists Airflow 3.1+ builds")
                 entries += _image_sdists(resolution.pins, sources, dest, target, pins,
                                          options.allow_build)
+            if options.keep_sdists:
+                entries = _keep_sdists(entries, resolution.pins, sources, dest, target, pins,
+                                       options.allow_build)
             plans.append(TargetPlan(target, resolution, entries))
         _refuse_misfits(plans)
     except BaseException:
@@ -413,41 +417,75 @@ def _image_sdists(
     pins: Mapping[str, Pin],
     allow_build: bool,
 ) -> list[FileEntry]:
-    """The lxml/xmlsec sdists of the pinned versions, and wheels of their build needs.
+    """Airflow 3.1+ builds lxml and xmlsec from sdists (--no-binary): ship those too."""
+    wanted = [pin for pin in main if pin.name in airflow.NO_BINARY]
+    why = f"--no-binary {','.join(airflow.NO_BINARY)} (Airflow 3.1+)"
+    return _ship_sdists(wanted, main, sources, dest, target, pins, allow_build, "image", why)
 
-    The image builds these with pip's build isolation from the folder (pip.conf), so their
-    build requirements must be wheels in the folder too, resolved for the target, at the
-    versions the folder already holds where it holds them.
+
+def _keep_sdists(
+    entries: list[FileEntry],
+    main: list[ResolvedPin],
+    sources: WheelhouseSources,
+    dest: Path,
+    target: Target,
+    pins: Mapping[str, Pin],
+    allow_build: bool,
+) -> list[FileEntry]:
+    """--keep-sdists: where a wheel built here does not fit the target, ship its sdist."""
+    misfits = {e.name for e in entries if e.kind == "built-wheel"
+               and target.rank(_parsed_tags(e.filename)) is None}
+    if not misfits:
+        return entries
+    wanted = [pin for pin in main if pin.name in misfits]
+    kept = [e for e in entries if e.name not in misfits]
+    return kept + _ship_sdists(wanted, main, sources, dest, target, pins, allow_build,
+                               "install", None)
+
+
+def _ship_sdists(
+    wanted: list[ResolvedPin],
+    main: list[ResolvedPin],
+    sources: WheelhouseSources,
+    dest: Path,
+    target: Target,
+    pins: Mapping[str, Pin],
+    allow_build: bool,
+    role: str,
+    why: str | None,
+) -> list[FileEntry]:
+    """The sdists of `wanted`, and wheels of their build requirements for the target.
+
+    They are built from the folder alone (pip.conf, or --no-index --find-links), so their
+    build requirements must be wheels in the folder too, at the versions the folder already
+    holds where it holds them.
     """
-    shipped = {pin.name: pin for pin in main}
+    shipped = {pin.name for pin in main}
     chosen = []
-    for name in airflow.NO_BINARY:
-        pin = shipped.get(name)
-        if pin is None:
-            continue
-        sdists = sorted((f for f in sources.files(name)
+    for pin in wanted:
+        sdists = sorted((f for f in sources.files(pin.name)
                          if f.version == pin.version and f.kind == "sdist"),
                         key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
         if not sdists:
-            raise InputError(f"{name} {pin.version} has no sdist on the index, and Airflow 3.1+ "
-                             f"builds it from one (--no-binary {','.join(airflow.NO_BINARY)}).")
-        chosen.append((pin, sdists[0], sources.downloader.fetch(sdists[0]).result()))
-    why = f"--no-binary {','.join(airflow.NO_BINARY)} (Airflow 3.1+)"
+            raise InputError(f"{pin.name} {pin.version} has no sdist on the index to ship "
+                             f"for {target.name}.")
+        local = sources.downloader.fetch(sdists[0]).result()
+        sources.shared.statuses[sdists[0].filename] = "reused" if local.reused else "downloaded"
+        chosen.append((pin, sdists[0], local))
     entries = [
         FileEntry(
             filename=sdist.filename, name=pin.name, version=str(pin.version),
             sha256=local.sha256, size=local.size, url=net.redact(sdist.url),
             index_sha256=sdist.sha256, kind="sdist", tags=(), requires_python=None,
-            license=None, required_by=(why,), index=sdist.index, targets=(target.name,),
-            role="image",
+            license=None, required_by=(why,) if why else pin.required_by, extras=pin.extras,
+            index=sdist.index, targets=(target.name,), role=role,
         )
         for pin, sdist, local in chosen
     ]
-    for _, sdist, local in chosen:
-        sources.shared.statuses[sdist.filename] = "reused" if local.reused else "downloaded"
+    names = {pin.name for pin in wanted}
     needs = sorted({
         text for _, _, local in chosen for text in build_requires(local.path)
-        if canonicalize_name(Requirement(text).name) not in airflow.NO_BINARY
+        if canonicalize_name(Requirement(text).name) not in names
     })
     if not needs:
         return entries

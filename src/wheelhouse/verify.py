@@ -438,8 +438,7 @@ def check_lock(folder: Path, lock: str, entries: Iterable[dict[str, Any]]) -> li
     locked = parse_lock(path.read_text(encoding="utf-8", errors="replace"))
     listed: dict[str, tuple[str, set[str]]] = {}
     for entry in entries:
-        if (entry.get("kind") in ("wheel", "built-wheel") and isinstance(entry.get("name"), str)
-                and entry.get("role", "install") == "install"):
+        if isinstance(entry.get("name"), str) and entry.get("role", "install") == "install":
             version, hashes = listed.get(entry["name"], (entry.get("version"), set()))
             hashes.add(entry.get("sha256"))
             listed[entry["name"]] = (version, hashes)
