@@ -65,7 +65,8 @@ def main() -> int:
     spec = next(Requirement(r) for r in manifest["requirements"]
                 if canonicalize_name(Requirement(r).name) == "apache-airflow")
     airflow_file = folder / files["apache-airflow"]["filename"]
-    constraints = folder / info["constraints_files"][-1] if info["constraints_files"] else None
+    mode, python_xy = info.get("constraints_mode"), target["python"]
+    constraints = folder / f"constraints-{python_xy}" / f"{mode}-{python_xy}.txt" if mode else None
     python = args.python or find_python(target["python"])
 
     work = Path(tempfile.mkdtemp(prefix="wheelhouse-image-"))
