@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import requests
@@ -23,11 +24,12 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
-from pypi_simple import ACCEPT_ANY, ProjectPage
+from packaging.version import InvalidVersion, Version
+from pypi_simple import ACCEPT_ANY
 
 from wheelhouse import net
 from wheelhouse.files import file_sha256
+from wheelhouse.simple import Link, page_links
 
 PYPI = "https://pypi.org/simple"
 
@@ -45,9 +47,8 @@ class IndexFile:
     name: str
     version: Version
     kind: str  # "wheel" or "sdist"
-    tags: frozenset[Tag]
     sha256: str | None
-    requires_python: SpecifierSet | None
+    requires_python_text: str | None
     yanked: bool
     yanked_reason: str | None
     index: str
@@ -56,6 +57,15 @@ class IndexFile:
     @property
     def is_wheel(self) -> bool:
         return self.kind == "wheel"
+
+    @cached_property
+    def tags(self) -> frozenset[Tag]:
+        """Parsed only for the files a resolution looks at, not for every file listed."""
+        return parse_wheel_filename(self.filename)[3] if self.is_wheel else frozenset()
+
+    @cached_property
+    def requires_python(self) -> SpecifierSet | None:
+        return _specifier(self.requires_python_text)
 
 
 class Index:
@@ -108,9 +118,9 @@ class Index:
             if response is None:
                 continue
             known = True
-            page = ProjectPage.from_response(response, name)
-            for package in page.packages:
-                item = _from_package(package, name, net.redact(index_url))
+            index = net.redact(index_url)
+            for link in page_links(response, name):
+                item = _from_link(link, name, index)
                 if item is not None:
                     found.setdefault(item.filename, item)
         for folder, entries in self._local.items():
@@ -138,41 +148,66 @@ def parse_filename(filename: str) -> tuple[str, Version, str, frozenset[Tag]] | 
     return None
 
 
-def _from_package(package, name: str, index: str) -> IndexFile | None:
-    parsed = parse_filename(package.filename)
+def name_and_version(filename: str) -> tuple[str, Version, str] | None:
+    """(name, version, kind) without parsing tags: the cheap part, done for every file."""
+    if filename.endswith(".whl"):
+        parts = filename[:-4].split("-")
+        if len(parts) not in (5, 6):
+            return None
+        name, version_text, kind = parts[0], parts[1], "wheel"
+    elif filename.endswith((".tar.gz", ".zip")):
+        stem = filename[:-7] if filename.endswith(".tar.gz") else filename[:-4]
+        name, _, version_text = stem.rpartition("-")
+        kind = "sdist"
+    else:
+        return None
+    version = _version(version_text)
+    if not name or version is None:
+        return None
+    return canonicalize_name(name), version, kind
+
+
+@lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def _from_link(link: Link, name: str, index: str) -> IndexFile | None:
+    parsed = name_and_version(link.filename)
     if parsed is None or parsed[0] != name:
         return None
-    _, version, kind, wheel_tags = parsed
+    _, version, kind = parsed
     return IndexFile(
-        filename=package.filename,
-        url=package.url,
+        filename=link.filename,
+        url=link.url,
         name=name,
         version=version,
         kind=kind,
-        tags=wheel_tags,
-        sha256=package.digests.get("sha256"),
-        requires_python=_specifier(package.requires_python),
-        yanked=package.is_yanked,
-        yanked_reason=package.yanked_reason,
+        sha256=link.sha256,
+        requires_python_text=link.requires_python,
+        yanked=link.yanked,
+        yanked_reason=link.yanked_reason,
         index=index,
-        size=package.size,
+        size=link.size,
     )
 
 
 def _from_local(path: Path, name: str, folder: str) -> IndexFile | None:
-    parsed = parse_filename(path.name)
+    parsed = name_and_version(path.name)
     if parsed is None or parsed[0] != name or not path.is_file():
         return None
-    _, version, kind, wheel_tags = parsed
+    _, version, kind = parsed
     return IndexFile(
         filename=path.name,
         url=path.resolve().as_uri(),
         name=name,
         version=version,
         kind=kind,
-        tags=wheel_tags,
         sha256=file_sha256(path),
-        requires_python=None,
+        requires_python_text=None,
         yanked=False,
         yanked_reason=None,
         index=folder,
@@ -180,6 +215,7 @@ def _from_local(path: Path, name: str, folder: str) -> IndexFile | None:
     )
 
 
+@lru_cache(maxsize=4096)
 def _specifier(text: str | None) -> SpecifierSet | None:
     if not text:
         return None

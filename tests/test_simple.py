@@ -1,0 +1,37 @@
+"""The Simple API page scanner, on the shapes of anchors real indexes write."""
+
+from __future__ import annotations
+
+from wheelhouse.simple import html_links
+
+PAGE = """<!DOCTYPE html>
+<html><head><title>Links for demo</title></head><body>
+<a href="https://files.example/p/demo-1.0.tar.gz#sha256=AB12"
+   data-requires-python="&gt;=3.8">demo-1.0.tar.gz</a><br/>
+<a href='../../packages/demo-2.0-py3-none-any.whl#sha256=cd34'
+   data-yanked="">demo-2.0-py3-none-any.whl</a>
+<A HREF="/files/demo-3.0-py3-none-any.whl#md5=ffff" data-yanked="broken &amp; bad"
+   data-dist-info-metadata="sha256=ee">demo-3.0-py3-none-any.whl</A>
+<a>no href</a>
+</body></html>"""
+
+
+def test_anchors_attributes_and_relative_urls():
+    links = list(html_links(PAGE, "https://index.example/simple/demo/"))
+    assert [link.filename for link in links] == [
+        "demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl", "demo-3.0-py3-none-any.whl"]
+    first, second, third = links
+    assert first.url == "https://files.example/p/demo-1.0.tar.gz"
+    assert first.sha256 == "ab12" and first.requires_python == ">=3.8"
+    assert first.yanked is False and first.yanked_reason is None
+    assert second.url == "https://index.example/packages/demo-2.0-py3-none-any.whl"
+    assert second.sha256 == "cd34" and second.yanked is True and second.yanked_reason is None
+    assert third.url == "https://index.example/files/demo-3.0-py3-none-any.whl"
+    assert third.sha256 is None  # only an md5: nothing we can check against
+    assert third.yanked is True and third.yanked_reason == "broken & bad"
+
+
+def test_base_href_is_honoured():
+    page = '<base href="https://mirror.example/root/"><a href="x/demo-1.0.zip">x</a>'
+    (link,) = html_links(page, "https://index.example/simple/demo/")
+    assert link.url == "https://mirror.example/root/x/demo-1.0.zip"
