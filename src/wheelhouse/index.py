@@ -32,6 +32,7 @@ from wheelhouse.files import file_sha256
 from wheelhouse.simple import Link, page_links
 
 PYPI = "https://pypi.org/simple"
+PAGE_WORKERS = 24
 
 
 class ProjectNotFound(Exception):
@@ -76,14 +77,14 @@ class Index:
         session: requests.Session,
         index_urls: list[str],
         find_links: list[Path],
-        jobs: int = 8,
     ) -> None:
         self.session = session
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = find_links
         self._pages: dict[str, Future[list[IndexFile]]] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="index")
+        # Pages are small and latency-bound: many in flight keep the resolver from waiting.
+        self._pool = ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="index")
         self._local = {path: sorted(path.iterdir()) for path in find_links}
 
     def prefetch(self, name: str) -> Future[list[IndexFile]]:

@@ -32,7 +32,7 @@ from wheelhouse.constraints import Constraints, Pin, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name, remove_partials, write_atomic
-from wheelhouse.index import PYPI, Index, IndexFile
+from wheelhouse.index import PAGE_WORKERS, PYPI, Index, IndexFile
 from wheelhouse.manifest import LOCK, MANIFEST, FileEntry, dumps, lock_text, manifest_document
 from wheelhouse.manifest import read_manifest as read_previous
 from wheelhouse.report import PrepareProgress
@@ -178,7 +178,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     if dest.exists() and not dest.is_dir():
         raise InputError(f"--dest {dest} exists and is not a folder.")
     index_urls = [options.index_url, *options.extra_index_urls]
-    session = net.make_session(pool_size=max(16, options.jobs * 2))
+    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs)
 
     progress.stage("fetching constraints")
     constraints = _load_constraints(options.constraints, targets, session)
@@ -187,7 +187,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     dest.mkdir(parents=True, exist_ok=True)
     remove_partials(dest)
     ours = _listed(read_previous(dest)) | _read_ledger(dest)
-    index = Index(session, index_urls, options.find_links, jobs=options.jobs)
+    index = Index(session, index_urls, options.find_links)
     downloader = Downloader(session, dest, jobs=options.jobs, on_bytes=progress.bytes_done)
     shared = Shared(build={
         "cache": cache_root(options.cache_dir),

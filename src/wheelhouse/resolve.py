@@ -175,6 +175,8 @@ class Provider(AbstractProvider):
         self.allow_build = allow_build
         self.warnings: list[str] = []
         self._python = Version(target.python_full_version)
+        self._satisfied: dict[tuple[int, Version], tuple[SpecifierSet, bool]] = {}
+        self._by_project: dict[str, tuple[list[Version], dict[Version, list[IndexFile]]]] = {}
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
         return requirement_or_candidate.identifier
@@ -208,17 +210,16 @@ class Provider(AbstractProvider):
             specifiers.append(pin.requirement.specifier)
         banned = {c.version for c in incompatibilities[identifier]}
         try:
-            files = self.sources.files(name)
+            newest_first, by_version = self._versions(name)
         except ProjectNotFound:
             return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
-        by_version: dict[Version, list[IndexFile]] = defaultdict(list)
-        for f in files:
-            by_version[f.version].append(f)
         allow_pre = any(s.prereleases for s in specifiers)
         exact = _exact_versions(specifiers)
+        if exact:  # a pin admits only its own version: skip scanning thousands of releases
+            newest_first = [v for v in newest_first if v in exact]
         matches: list[Candidate] = []
         unservable: list[Candidate] = []
-        for version in sorted(by_version, reverse=True):
+        for version in newest_first:
             if version in banned:
                 continue
             if not all(spec.contains(version, prereleases=allow_pre) for spec in specifiers):
@@ -236,7 +237,26 @@ class Provider(AbstractProvider):
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if candidate.problem is not None:
             return True  # stands in for what cannot be served, so that all are reported
-        return requirement.specifier.contains(candidate.version, prereleases=True)
+        # resolvelib asks this for every pin in every round: remember the answers. The
+        # specifier is kept in the value, so its id() cannot be reused while cached.
+        key = (id(requirement.specifier), candidate.version)
+        known = self._satisfied.get(key)
+        if known is None:
+            known = (requirement.specifier,
+                     requirement.specifier.contains(candidate.version, prereleases=True))
+            self._satisfied[key] = known
+        return known[1]
+
+    def _versions(self, name: str) -> tuple[list[Version], dict[Version, list[IndexFile]]]:
+        """A project's versions, newest first, and their files: grouped once per project."""
+        cached = self._by_project.get(name)
+        if cached is None:
+            by_version: dict[Version, list[IndexFile]] = defaultdict(list)
+            for f in self.sources.files(name):
+                by_version[f.version].append(f)
+            cached = (sorted(by_version, reverse=True), by_version)
+            self._by_project[name] = cached
+        return cached
 
     def get_dependencies(self, candidate: Candidate) -> list[Requirement]:
         if candidate.identifier == PYTHON or candidate.file is None:
