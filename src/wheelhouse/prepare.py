@@ -206,16 +206,15 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
             progress.stage(f"resolving for {target.name}")
             resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
             progress.stage(f"downloading for {target.name}")
-            entries = _collect(resolution.pins, sources, dest, target)
+            run = Run(sources, dest, target, pins, options.allow_build)
+            entries = _collect(resolution.pins, run)
             airflow_version = next((str(p.version) for p in resolution.pins
                                     if p.name == airflow.AIRFLOW), None)
             if airflow_version and airflow.builds_from_sdists(airflow_version):
                 progress.stage("adding the sdists Airflow 3.1+ builds")
-                entries += _image_sdists(resolution.pins, sources, dest, target, pins,
-                                         options.allow_build)
+                entries += _image_sdists(resolution.pins, run)
             if options.keep_sdists:
-                entries = _keep_sdists(entries, resolution.pins, sources, dest, target, pins,
-                                       options.allow_build)
+                entries = _keep_sdists(entries, resolution.pins, run)
             plans.append(TargetPlan(target, resolution, entries))
         _refuse_misfits(plans)
     except BaseException:
@@ -409,50 +408,37 @@ def _write_airflow_files(
     return info
 
 
-def _image_sdists(
-    main: list[ResolvedPin],
-    sources: WheelhouseSources,
-    dest: Path,
-    target: Target,
-    pins: Mapping[str, Pin],
-    allow_build: bool,
-) -> list[FileEntry]:
+@dataclass
+class Run:
+    """One target's part of the run: where files go and what decides them."""
+
+    sources: WheelhouseSources
+    dest: Path
+    target: Target
+    pins: Mapping[str, Pin]
+    allow_build: bool
+
+
+def _image_sdists(main: list[ResolvedPin], run: Run) -> list[FileEntry]:
     """Airflow 3.1+ builds lxml and xmlsec from sdists (--no-binary): ship those too."""
     wanted = [pin for pin in main if pin.name in airflow.NO_BINARY]
     why = f"--no-binary {','.join(airflow.NO_BINARY)} (Airflow 3.1+)"
-    return _ship_sdists(wanted, main, sources, dest, target, pins, allow_build, "image", why)
+    return _ship_sdists(wanted, main, run, "image", why)
 
 
-def _keep_sdists(
-    entries: list[FileEntry],
-    main: list[ResolvedPin],
-    sources: WheelhouseSources,
-    dest: Path,
-    target: Target,
-    pins: Mapping[str, Pin],
-    allow_build: bool,
-) -> list[FileEntry]:
+def _keep_sdists(entries: list[FileEntry], main: list[ResolvedPin], run: Run) -> list[FileEntry]:
     """--keep-sdists: where a wheel built here does not fit the target, ship its sdist."""
     misfits = {e.name for e in entries if e.kind == "built-wheel"
-               and target.rank(_parsed_tags(e.filename)) is None}
+               and run.target.rank(_parsed_tags(e.filename)) is None}
     if not misfits:
         return entries
     wanted = [pin for pin in main if pin.name in misfits]
     kept = [e for e in entries if e.name not in misfits]
-    return kept + _ship_sdists(wanted, main, sources, dest, target, pins, allow_build,
-                               "install", None)
+    return kept + _ship_sdists(wanted, main, run, "install", None)
 
 
 def _ship_sdists(
-    wanted: list[ResolvedPin],
-    main: list[ResolvedPin],
-    sources: WheelhouseSources,
-    dest: Path,
-    target: Target,
-    pins: Mapping[str, Pin],
-    allow_build: bool,
-    role: str,
-    why: str | None,
+    wanted: list[ResolvedPin], main: list[ResolvedPin], run: Run, role: str, why: str | None
 ) -> list[FileEntry]:
     """The sdists of `wanted`, and wheels of their build requirements for the target.
 
@@ -463,14 +449,14 @@ def _ship_sdists(
     shipped = {pin.name for pin in main}
     chosen = []
     for pin in wanted:
-        sdists = sorted((f for f in sources.files(pin.name)
+        sdists = sorted((f for f in run.sources.files(pin.name)
                          if f.version == pin.version and f.kind == "sdist"),
                         key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
         if not sdists:
             raise InputError(f"{pin.name} {pin.version} has no sdist on the index to ship "
-                             f"for {target.name}.")
-        local = sources.downloader.fetch(sdists[0]).result()
-        sources.shared.statuses[sdists[0].filename] = "reused" if local.reused else "downloaded"
+                             f"for {run.target.name}.")
+        local = run.sources.downloader.fetch(sdists[0]).result()
+        run.sources.shared.statuses[sdists[0].filename] = "reused" if local.reused else "downloaded"
         chosen.append((pin, sdists[0], local))
     entries = [
         FileEntry(
@@ -478,7 +464,7 @@ def _ship_sdists(
             sha256=local.sha256, size=local.size, url=net.redact(sdist.url),
             index_sha256=sdist.sha256, kind="sdist", tags=(), requires_python=None,
             license=None, required_by=(why,) if why else pin.required_by, extras=pin.extras,
-            index=sdist.index, targets=(target.name,), role=role,
+            index=sdist.index, targets=(run.target.name,), role=role,
         )
         for pin, sdist, local in chosen
     ]
@@ -493,16 +479,15 @@ def _ship_sdists(
         pin.name: Pin(pin.name, str(pin.version), Requirement(f"{pin.name}=={pin.version}"), 0)
         for pin in main
     }
-    build = resolve(needs, {**pins, **same}, target, sources, allow_build)
+    build = resolve(needs, {**run.pins, **same}, run.target, run.sources, run.allow_build)
     fresh = [pin for pin in build.pins if pin.name not in shipped]
-    wheels = _collect(fresh, sources, dest, target)
+    wheels = _collect(fresh, run)
     return entries + [dataclasses.replace(w, role="build") for w in wheels]
 
 
-def _collect(
-    pins: list[ResolvedPin], sources: WheelhouseSources, dest: Path, target: Target
-) -> list[FileEntry]:
+def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
     """Wait for every pinned file, place built wheels, and describe each for the manifest."""
+    sources, dest, target = run.sources, run.dest, run.target
     futures = {pin.name: sources.downloader.fetch(pin.file) for pin in pins}
     statuses = sources.shared.statuses
     entries = []
