@@ -9,6 +9,7 @@ carries the `#sha256=` digest every download is checked against.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -77,10 +78,14 @@ class Index:
         session: requests.Session,
         index_urls: list[str],
         find_links: list[Path],
+        pinned: Mapping[str, set[Version]] | None = None,
     ) -> None:
         self.session = session
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = find_links
+        # Constraints pin most projects to one version, and a resolution under them can take
+        # no other: keep only that version's files (botocore lists 5,000) in memory.
+        self.pinned = dict(pinned or {})
         self._pages: dict[str, Future[list[IndexFile]]] = {}
         self._lock = threading.Lock()
         # Pages are small and latency-bound: many in flight keep the resolver from waiting.
@@ -120,9 +125,10 @@ class Index:
                 continue
             known = True
             index = net.redact(index_url)
+            only = self.pinned.get(name)
             for link in page_links(response, name):
                 item = _from_link(link, name, index)
-                if item is not None:
+                if item is not None and (only is None or item.version in only):
                     found.setdefault(item.filename, item)
         for folder, entries in self._local.items():
             for path in entries:

@@ -16,6 +16,7 @@ import os
 import shutil
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,7 +188,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     dest.mkdir(parents=True, exist_ok=True)
     remove_partials(dest)
     ours = _listed(read_previous(dest)) | _read_ledger(dest)
-    index = Index(session, index_urls, options.find_links)
+    index = Index(session, index_urls, options.find_links, _pinned_versions(constraints, targets))
     downloader = Downloader(session, dest, jobs=options.jobs, on_bytes=progress.bytes_done)
     shared = Shared(build={
         "cache": cache_root(options.cache_dir),
@@ -340,6 +341,24 @@ def _load_constraints(
             continue
         found[target.python] = load_constraints(source, target, session)
     return found
+
+
+def _pinned_versions(
+    constraints: Mapping[str, Constraints], targets: list[Target]
+) -> dict[str, set[Version]]:
+    """Per project, every version some target's constraints pin it to."""
+    found: dict[str, set[Version]] = defaultdict(set)
+    unparsable: set[str] = set()
+    for target in targets:
+        if target.python not in constraints:
+            continue
+        for name, pin in constraints[target.python].pins_for(target).items():
+            version = _version(pin.version)
+            if version is None:
+                unparsable.add(name)
+            else:
+                found[name].add(version)
+    return {name: versions for name, versions in found.items() if name not in unparsable}
 
 
 def _merge(entries: list[FileEntry]) -> list[FileEntry]:
