@@ -19,8 +19,9 @@ EXIT_INTERNAL = 70
 
 PREPARE_HELP = """\
 Resolve requirements (extras included) under a constraints file into a pinned set of
-wheels for one target Python and platform, download them into DEST with every sha256
-checked against the index's published digest, and write a hashed lock and a manifest.
+wheels for each target Python and platform, download them into DEST with every sha256
+checked against the index's published digest, and write a hashed lock per target and a
+manifest.
 
 Markers and Requires-Python are evaluated for the target, never for this machine.
 """
@@ -32,7 +33,8 @@ examples:
   wheelhouse prepare "pytest==8.3.5" --python 3.10 --dest wheels --json
 
 DEST then holds the files, constraints-<PY>.txt (the constraints as downloaded),
-requirements.lock.txt and wheelhouse.json. Install it offline with:
+requirements.lock.txt (several targets: requirements.<target>.lock.txt) and
+wheelhouse.json. Install it offline with:
   pip install --no-index --find-links DEST --require-hashes -r DEST/requirements.lock.txt
 
 exit codes: 0 done; 2 bad input (spec, constraints line, unknown package, no file for
