@@ -60,6 +60,11 @@ class IndexFile:
     def is_wheel(self) -> bool:
         return self.kind == "wheel"
 
+    @property
+    def preference(self) -> tuple[bool, str]:
+        """Sort key among one version's sdists: .tar.gz (the standard form) before .zip."""
+        return (not self.filename.endswith(".tar.gz"), self.filename)
+
     @cached_property
     def tags(self) -> frozenset[Tag]:
         """Parsed only for the files a resolution looks at, not for every file listed."""
@@ -168,14 +173,15 @@ def name_and_version(filename: str) -> tuple[str, Version, str] | None:
         kind = "sdist"
     else:
         return None
-    version = _version(version_text)
+    version = parse_version(version_text)
     if not name or version is None:
         return None
     return canonicalize_name(name), version, kind
 
 
 @lru_cache(maxsize=65536)
-def _version(text: str) -> Version | None:
+def parse_version(text: str) -> Version | None:
+    """A Version, or None for text that is not one; cached, as pages repeat versions."""
     try:
         return Version(text)
     except InvalidVersion:

@@ -25,7 +25,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from wheelhouse import __version__, airflow, net
 from wheelhouse.build import build_wheel, cache_root
@@ -33,7 +33,7 @@ from wheelhouse.constraints import Constraints, Pin, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name, remove_partials, write_atomic
-from wheelhouse.index import PAGE_WORKERS, PYPI, Index, IndexFile
+from wheelhouse.index import PAGE_WORKERS, PYPI, Index, IndexFile, parse_version
 from wheelhouse.manifest import LOCK, MANIFEST, FileEntry, dumps, lock_text, manifest_document
 from wheelhouse.manifest import read_manifest as read_previous
 from wheelhouse.report import PrepareProgress
@@ -109,7 +109,7 @@ class WheelhouseSources:
             self.shared.built[file.filename] = Built(file, local.sha256, local.size, wheel)
             path = wheel
         metadata = read_metadata(path)
-        if canonicalize_name(metadata.name) != file.name or _version(metadata.version) != (
+        if canonicalize_name(metadata.name) != file.name or parse_version(metadata.version) != (
                 file.version):
             raise InputError(
                 f"{path.name} says it is {metadata.name} {metadata.version} in its METADATA, "
@@ -353,7 +353,7 @@ def _pinned_versions(
         if target.python not in constraints:
             continue
         for name, pin in constraints[target.python].pins_for(target).items():
-            version = _version(pin.version)
+            version = parse_version(pin.version)
             if version is None:
                 unparsable.add(name)
             else:
@@ -470,7 +470,7 @@ def _ship_sdists(
     for pin in wanted:
         sdists = sorted((f for f in run.sources.files(pin.name)
                          if f.version == pin.version and f.kind == "sdist"),
-                        key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
+                        key=lambda f: f.preference)
         if not sdists:
             raise InputError(f"{pin.name} {pin.version} has no sdist on the index to ship "
                              f"for {run.target.name}.")
@@ -571,13 +571,6 @@ def _tags(filename: str) -> tuple[str, ...]:
 
 def _parsed_tags(filename: str) -> frozenset[Tag]:
     return parse_wheel_filename(filename)[3]
-
-
-def _version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 LEDGER = ".wheelhouse-fetched.json"

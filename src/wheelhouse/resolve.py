@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as Spec
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -108,7 +107,7 @@ def parse_specs(specs: Sequence[str], target: Target) -> tuple[list[Requirement]
         if spec.url:
             raise InputError(f"{text!r}: direct URL requirements are not supported; name a "
                              "version on the index instead.")
-        if spec.marker is not None and not _holds(spec.marker, target.environment()):
+        if spec.marker is not None and not target.holds(spec.marker):
             continue
         for requirement in expand(spec, text):
             requirements.append(requirement)
@@ -141,7 +140,7 @@ def choose_file(
     if ranked:
         return min(ranked, key=lambda item: item[:2])[2], ""
     sdists = sorted((f for f in usable if f.kind == "sdist"),
-                    key=lambda f: (not f.filename.endswith(".tar.gz"), f.filename))
+                    key=lambda f: f.preference)
     if sdists and allow_build:
         return sdists[0], ""
     if not usable:
@@ -279,20 +278,13 @@ class Provider(AbstractProvider):
             if offered and candidate.extra not in offered:
                 self._warn(f"{candidate.name} {candidate.version} has no extra "
                            f"{candidate.extra!r}; ignored.")
-        base_env = self.target.environment()
-        extra_env = self.target.environment(candidate.extra or "")
         for line in metadata.requires_dist:
             try:
                 spec = Spec(line)
             except InvalidRequirement:
                 self._warn(f"{parent} declares an invalid requirement {line!r}; ignored.")
                 continue
-            if candidate.extra is None:
-                if spec.marker is not None and not _holds(spec.marker, base_env):
-                    continue
-            elif spec.marker is None or not _holds(spec.marker, extra_env) or _holds(
-                spec.marker, base_env
-            ):
+            if not self.target.applies(spec.marker, candidate.extra or ""):
                 continue
             found.extend(expand(spec, parent))
         self.sources.prefetch({r.name for r in found if r.name != PYTHON})
@@ -312,13 +304,6 @@ def _exact_versions(specifiers: Iterable[SpecifierSet]) -> set[Version]:
                 with contextlib.suppress(InvalidVersion):
                     found.add(Version(spec.version))
     return found
-
-
-def _holds(marker, environment: dict[str, str]) -> bool:
-    try:
-        return marker.evaluate(environment)
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
-        return False
 
 
 def resolve(

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from packaging import tags
-from packaging.markers import default_environment
+from packaging.markers import (
+    InvalidMarker,
+    Marker,
+    UndefinedComparison,
+    UndefinedEnvironmentName,
+    default_environment,
+)
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.errors import InputError
@@ -97,6 +103,20 @@ class Target:
         env = dict(self.markers)
         env["extra"] = extra
         return env
+
+    def holds(self, marker: Marker, extra: str = "") -> bool:
+        """Whether an environment marker is true on the target; one it cannot judge is not."""
+        try:
+            return marker.evaluate(self.environment(extra))
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+            return False
+
+    def applies(self, marker: Marker | None, extra: str = "") -> bool:
+        """Whether a Requires-Dist line with this marker is needed on the target: by the
+        project itself (extra ""), or by `extra` on top of what the project needs."""
+        if not extra:
+            return marker is None or self.holds(marker)
+        return marker is not None and self.holds(marker, extra) and not self.holds(marker)
 
     def describe(self) -> dict[str, object]:
         return {

@@ -20,15 +20,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from wheelhouse import airflow
 from wheelhouse.constraints import Constraints, parse_constraints
 from wheelhouse.errors import InputError
-from wheelhouse.index import parse_filename
+from wheelhouse.index import parse_filename, parse_version
 from wheelhouse.manifest import KINDS, LOCK, MANIFEST, load_manifest, parse_lock
 from wheelhouse.target import Target, make_target, target_from_description
 from wheelhouse.wheelfile import Inspection, Metadata, inspect_file
@@ -279,7 +278,7 @@ def check_metadata_matches_filename(dists: list[Dist]) -> list[Finding]:
             findings.append(Finding("metadata", f"{dist.filename} says it is {meta.name} in "
                                     "its METADATA.", file=dist.filename, project=dist.name,
                                     expected=dist.name, found=meta.name))
-        if _version(meta.version) != dist.version:
+        if parse_version(meta.version) != dist.version:
             findings.append(Finding("metadata", f"{dist.filename} says it is version "
                                     f"{meta.version} in its METADATA.", file=dist.filename,
                                     project=dist.name, expected=str(dist.version),
@@ -312,7 +311,7 @@ def check_constraints(dists: list[Dist], constraints: Constraints, target: Targe
     by_name = _by_name(dists)
     for name, pin in sorted(constraints.pins_for(target).items()):
         for dist in by_name.get(name, []):
-            if dist.version != _version(pin.version):
+            if dist.version != parse_version(pin.version):
                 findings.append(Finding("constraints", f"{dist.filename} is {name} "
                                         f"{dist.version}, but the constraints pin "
                                         f"{name}=={pin.version} (line {pin.line}).",
@@ -343,7 +342,7 @@ def check_closure(dists: list[Dist], specs: list[str], target: Target) -> list[F
     python = Version(target.python_full_version)
     while queue:
         requirement, who = queue.pop()
-        if requirement.marker is not None and not _holds(requirement.marker, target, ""):
+        if requirement.marker is not None and not target.holds(requirement.marker):
             continue
         name = canonicalize_name(requirement.name)
         fits = [d for d in usable.get(name, []) if requirement.specifier.contains(
@@ -368,11 +367,7 @@ def check_closure(dists: list[Dist], specs: list[str], target: Target) -> list[F
                     needed = Requirement(line)
                 except InvalidRequirement:
                     continue
-                if extra and (needed.marker is None or not _holds(needed.marker, target, extra)
-                              or _holds(needed.marker, target, "")):
-                    continue
-                if not extra and needed.marker is not None and not _holds(needed.marker,
-                                                                           target, ""):
+                if not target.applies(needed.marker, extra):
                     continue
                 needed.marker = None
                 queue.append((needed, parent))
@@ -453,7 +448,7 @@ def check_lock(folder: Path, lock: str, entries: Iterable[dict[str, Any]]) -> li
             findings.append(Finding("lock", f"{lock} pins {name}=={have[0]}, which the "
                                     "manifest does not list.", file=lock, project=name,
                                     expected="absent", found=f"{name}=={have[0]}"))
-        elif _version(want[0]) != _version(have[0]) or want[1] != have[1]:
+        elif parse_version(str(want[0])) != parse_version(have[0]) or want[1] != have[1]:
             findings.append(Finding("lock", f"{lock} pins {name} differently from the "
                                     "manifest.", file=lock, project=name,
                                     expected=f"{want[0]} {sorted(want[1])}",
@@ -568,20 +563,6 @@ def _by_name(dists: Iterable[Dist]) -> dict[str, list[Dist]]:
 def _project(filename: str) -> str | None:
     parsed = parse_filename(filename)
     return parsed[0] if parsed is not None else None
-
-
-def _version(text: str | None) -> Version | None:
-    try:
-        return Version(str(text))
-    except InvalidVersion:
-        return None
-
-
-def _holds(marker, target: Target, extra: str) -> bool:
-    try:
-        return marker.evaluate(target.environment(extra))
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
-        return False
 
 
 def _unique(findings: list[Finding]) -> list[Finding]:
