@@ -35,3 +35,22 @@ def test_base_href_is_honoured():
     page = '<base href="https://mirror.example/root/"><a href="x/demo-1.0.zip">x</a>'
     (link,) = html_links(page, "https://index.example/simple/demo/")
     assert link.url == "https://mirror.example/root/x/demo-1.0.zip"
+
+
+def test_keep_sees_every_filename_and_drops_the_rejected():
+    seen: list[str] = []
+
+    def keep(filename: str) -> bool:
+        seen.append(filename)
+        return filename.startswith("demo-2.0")
+
+    links = list(html_links(PAGE, "https://index.example/simple/demo/", keep))
+    assert seen == ["demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl", "demo-3.0-py3-none-any.whl"]
+    assert [(link.filename, link.sha256, link.yanked) for link in links] == [
+        ("demo-2.0-py3-none-any.whl", "cd34", True)]
+
+
+def test_an_attribute_ending_in_href_is_not_the_href():
+    page = '<a data-href="elsewhere/x-9.zip" href="demo-1.0.zip#sha256=aa">demo</a>'
+    (link,) = html_links(page, "https://index.example/simple/demo/")
+    assert link.filename == "demo-1.0.zip" and link.sha256 == "aa"

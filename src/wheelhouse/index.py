@@ -9,7 +9,7 @@ carries the `#sha256=` digest every download is checked against.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -26,11 +26,10 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
-from pypi_simple import ACCEPT_ANY
 
 from wheelhouse import net
 from wheelhouse.files import file_sha256
-from wheelhouse.simple import Link, page_links
+from wheelhouse.simple import ACCEPT, Link, page_links
 
 PYPI = "https://pypi.org/simple"
 PAGE_WORKERS = 24
@@ -123,7 +122,7 @@ class Index:
                 self.session,
                 page_url,
                 what=f"the index page of {name}",
-                headers={"Accept": ACCEPT_ANY},
+                headers={"Accept": ACCEPT},
                 missing_ok=True,
             )
             if response is None:
@@ -131,9 +130,10 @@ class Index:
             known = True
             index = net.redact(index_url)
             only = self.pinned.get(name)
-            for link in page_links(response, name):
+            keep = None if only is None else _of_versions(name, only)
+            for link in page_links(response, name, keep):
                 item = _from_link(link, name, index)
-                if item is not None and (only is None or item.version in only):
+                if item is not None:
                     found.setdefault(item.filename, item)
         for folder, entries in self._local.items():
             for path in entries:
@@ -176,7 +176,22 @@ def name_and_version(filename: str) -> tuple[str, Version, str] | None:
     version = parse_version(version_text)
     if not name or version is None:
         return None
-    return canonicalize_name(name), version, kind
+    return _canonical(name), version, kind
+
+
+def _of_versions(name: str, versions: set[Version]) -> Callable[[str], bool]:
+    """A filename test: is this a file of `name` at one of `versions`?"""
+
+    def keep(filename: str) -> bool:
+        parsed = name_and_version(filename)
+        return parsed is not None and parsed[0] == name and parsed[1] in versions
+
+    return keep
+
+
+@lru_cache(maxsize=65536)
+def _canonical(name: str) -> str:
+    return canonicalize_name(name)
 
 
 @lru_cache(maxsize=65536)

@@ -1,9 +1,8 @@
 """`wheelhouse prepare`: constraints -> resolution -> verified downloads -> lock and manifest.
 
-The pipeline overlaps its stages: as soon as the resolver learns a dependency's name, its
-index page is fetched, and when the constraints pin it, its file starts downloading. The
-resolver then reads each wheel's METADATA from the file it will ship, so nothing is fetched
-twice.
+The pipeline overlaps its stages: the look-ahead (`sources.py`) fetches pages, downloads
+pinned files, reads their METADATA and builds sdists ahead of the resolver, which reads
+each wheel's METADATA from the file it will ship, so nothing is fetched twice.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,19 +27,19 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from wheelhouse import __version__, airflow, net
-from wheelhouse.build import build_wheel, cache_root
+from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, Pin, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name, remove_partials, write_atomic
-from wheelhouse.index import PAGE_WORKERS, PYPI, Index, IndexFile, parse_version
+from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
 from wheelhouse.manifest import LOCK, MANIFEST, FileEntry, dumps, lock_text, manifest_document
 from wheelhouse.manifest import read_manifest as read_previous
 from wheelhouse.report import PrepareProgress
-from wheelhouse.resolve import Resolution, ResolvedPin, choose_file, resolve
+from wheelhouse.resolve import Resolution, ResolvedPin, resolve
 from wheelhouse.sdist import build_requires
+from wheelhouse.sources import WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
-from wheelhouse.wheelfile import Metadata, read_metadata
 
 
 @dataclass
@@ -64,80 +63,6 @@ class PrepareOptions:
     pip_version: str | None = None
     uv_version: str | None = None
     keep_sdists: bool = False
-
-
-@dataclass
-class Built:
-    """A wheel built from an sdist, and the sdist it came from."""
-
-    sdist: IndexFile
-    sdist_sha256: str
-    sdist_size: int
-    wheel: Path
-
-
-class WheelhouseSources:
-    """The resolver's window on the world: index pages, downloads into the wheelhouse, builds."""
-
-    def __init__(
-        self,
-        index: Index,
-        downloader: Downloader,
-        target: Target,
-        pins: Mapping[str, Pin],
-        shared: Shared,
-    ) -> None:
-        self.index = index
-        self.downloader = downloader
-        self.target = target
-        self.pins = pins
-        self.shared = shared
-        self._prefetched: set[str] = set()
-
-    def files(self, name: str) -> list[IndexFile]:
-        return self.index.project_files(name)
-
-    def metadata(self, file: IndexFile) -> Metadata:
-        cached = self.shared.metadata.get(file.filename)
-        if cached is not None:
-            return cached
-        local = self.downloader.fetch(file).result()
-        if file.is_wheel:
-            path = local.path
-        else:
-            wheel = build_wheel(local.path, local.sha256, **self.shared.build)
-            self.shared.built[file.filename] = Built(file, local.sha256, local.size, wheel)
-            path = wheel
-        metadata = read_metadata(path)
-        if canonicalize_name(metadata.name) != file.name or parse_version(metadata.version) != (
-                file.version):
-            raise InputError(
-                f"{path.name} says it is {metadata.name} {metadata.version} in its METADATA, "
-                f"not {file.name} {file.version}."
-            )
-        self.shared.metadata[file.filename] = metadata
-        return metadata
-
-    def prefetch(self, names: Iterable[str]) -> None:
-        for name in names:
-            if name in self._prefetched:
-                continue
-            self._prefetched.add(name)
-            future = self.index.prefetch(name)
-            pin = self.pins.get(name)
-            if pin is not None:
-                future.add_done_callback(lambda f, pin=pin: self._start_pinned(f, pin))
-
-    def _start_pinned(self, future, pin: Pin) -> None:
-        """The constraints already decided this file: start downloading it now."""
-        if future.cancelled() or future.exception() is not None:
-            return  # the resolver meets the same error when it asks, and reports it
-        files = [f for f in future.result() if pin.requirement.specifier.contains(
-            f.version, prereleases=True)]
-        chosen, _ = choose_file(files, self.target, True, False)
-        if chosen is not None:
-            with contextlib.suppress(RuntimeError):  # the run is already shutting down
-                self.downloader.fetch(chosen)
 
 
 def read_requirement_files(paths: list[Path]) -> list[str]:
@@ -190,7 +115,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     ours = _listed(read_previous(dest)) | _read_ledger(dest)
     index = Index(session, index_urls, options.find_links, _pinned_versions(constraints, targets))
     downloader = Downloader(session, dest, jobs=options.jobs, on_bytes=progress.bytes_done)
-    shared = Shared(build={
+    workshop = Workshop(downloader, build={
         "cache": cache_root(options.cache_dir),
         "index_urls": index_urls,
         "find_links": options.find_links,
@@ -203,7 +128,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
             if for_airflow:
                 roots += airflow.image_requirements(set(pins), options.pip_version,
                                                     options.uv_version)
-            sources = WheelhouseSources(index, downloader, target, pins, shared)
+            sources = WheelhouseSources(index, workshop, target, pins, options.allow_build)
             progress.stage(f"resolving for {target.name}")
             resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
             progress.stage(f"downloading for {target.name}")
@@ -226,6 +151,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
     finally:
         index.close()
         downloader.close()
+        workshop.close()
     entries = _merge([entry for plan in plans for entry in plan.entries])
 
     keep = {entry.filename for entry in entries}
@@ -287,7 +213,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         warnings.append("Airflow's image reads its constraints from the folder "
                         f"(constraints-{targets[0].python}.txt), and none were given: add "
                         "--constraints, e.g. airflow:VERSION.")
-    counts = _counts(entries, shared.statuses)
+    counts = _counts(entries, workshop.statuses)
     return {
         "ok": True,
         "dest": str(dest),
@@ -314,16 +240,6 @@ class TargetPlan:
     target: Target
     resolution: Resolution
     entries: list[FileEntry]
-
-
-@dataclass
-class Shared:
-    """What every target's sources share: metadata read once, builds done once."""
-
-    build: dict[str, Any]
-    built: dict[str, Built] = field(default_factory=dict)
-    metadata: dict[str, Metadata] = field(default_factory=dict)
-    statuses: dict[str, str] = field(default_factory=dict)  # filename -> downloaded|reused|built
 
 
 def _load_constraints(
@@ -475,7 +391,8 @@ def _ship_sdists(
             raise InputError(f"{pin.name} {pin.version} has no sdist on the index to ship "
                              f"for {run.target.name}.")
         local = run.sources.downloader.fetch(sdists[0]).result()
-        run.sources.shared.statuses[sdists[0].filename] = "reused" if local.reused else "downloaded"
+        status = "reused" if local.reused else "downloaded"
+        run.sources.workshop.statuses[sdists[0].filename] = status
         chosen.append((pin, sdists[0], local))
     entries = [
         FileEntry(
@@ -508,7 +425,7 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
     """Wait for every pinned file, place built wheels, and describe each for the manifest."""
     sources, dest, target = run.sources, run.dest, run.target
     futures = {pin.name: sources.downloader.fetch(pin.file) for pin in pins}
-    statuses = sources.shared.statuses
+    statuses = sources.workshop.statuses
     entries = []
     for pin in pins:
         local = futures[pin.name].result()
@@ -532,7 +449,7 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
             ))
             statuses.setdefault(pin.file.filename, "reused" if local.reused else "downloaded")
         else:
-            built = sources.shared.built[pin.file.filename]
+            built = sources.workshop.built[pin.file.filename]
             wheel, sha256, size = _place(built.wheel, dest)
             entries.append(FileEntry(
                 filename=wheel.name, sha256=sha256, size=size, url=net.redact(pin.file.url),

@@ -15,6 +15,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Protocol
 
 from packaging.requirements import InvalidRequirement
@@ -85,7 +86,7 @@ class Sources(Protocol):
 
     def metadata(self, file: IndexFile) -> Metadata: ...
 
-    def prefetch(self, names: Iterable[str]) -> None: ...
+    def look_ahead(self, wanted: Iterable[tuple[str, str | None]]) -> None: ...
 
 
 def identifier_of(name: str, extra: str | None) -> str:
@@ -213,7 +214,7 @@ class Provider(AbstractProvider):
         except ProjectNotFound:
             return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
         allow_pre = any(s.prereleases for s in specifiers)
-        exact = _exact_versions(specifiers)
+        exact = exact_versions(specifiers)
         if exact:  # a pin admits only its own version: skip scanning thousands of releases
             newest_first = [v for v in newest_first if v in exact]
         matches: list[Candidate] = []
@@ -278,16 +279,12 @@ class Provider(AbstractProvider):
             if offered and candidate.extra not in offered:
                 self._warn(f"{candidate.name} {candidate.version} has no extra "
                            f"{candidate.extra!r}; ignored.")
-        for line in metadata.requires_dist:
-            try:
-                spec = Spec(line)
-            except InvalidRequirement:
-                self._warn(f"{parent} declares an invalid requirement {line!r}; ignored.")
-                continue
-            if not self.target.applies(spec.marker, candidate.extra or ""):
-                continue
+        specs, invalid = dependencies(metadata, self.target, candidate.extra)
+        for line in invalid:
+            self._warn(f"{parent} declares an invalid requirement {line!r}; ignored.")
+        for spec in specs:
             found.extend(expand(spec, parent))
-        self.sources.prefetch({r.name for r in found if r.name != PYTHON})
+        self.sources.look_ahead((r.name, r.extra) for r in found if r.name != PYTHON)
         return found
 
     def _warn(self, message: str) -> None:
@@ -295,7 +292,31 @@ class Provider(AbstractProvider):
             self.warnings.append(message)
 
 
-def _exact_versions(specifiers: Iterable[SpecifierSet]) -> set[Version]:
+def dependencies(
+    metadata: Metadata, target: Target, extra: str | None
+) -> tuple[list[Spec], list[str]]:
+    """The Requires-Dist that apply to the target (with `extra` requested), and invalid lines."""
+    specs: list[Spec] = []
+    invalid: list[str] = []
+    for line in metadata.requires_dist:
+        spec = _requirement(line)
+        if spec is None:
+            invalid.append(line)
+        elif target.applies(spec.marker, extra or ""):
+            specs.append(spec)
+    return specs, invalid
+
+
+@lru_cache(maxsize=16384)
+def _requirement(line: str) -> Spec | None:
+    """Parsed once: a project's lines are read for it and again for each of its extras."""
+    try:
+        return Spec(line)
+    except InvalidRequirement:
+        return None
+
+
+def exact_versions(specifiers: Iterable[SpecifierSet]) -> set[Version]:
     """Versions pinned with == or === (which may admit a yanked file, PEP 592)."""
     found = set()
     for specifier in specifiers:
@@ -319,7 +340,7 @@ def resolve(
     if not requirements:
         raise InputError(f"no requirement applies to {target.name} (their markers exclude it).")
     provider = Provider(target, pins, sources, allow_build)
-    sources.prefetch({r.name for r in requirements})
+    sources.look_ahead((r.name, r.extra) for r in requirements)
     resolver = Resolver(provider, reporter or BaseReporter())
     try:
         result = resolver.resolve(requirements, max_rounds=MAX_ROUNDS)

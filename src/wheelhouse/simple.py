@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urljoin, urlsplit
 
 import requests
-from pypi_simple import ProjectPage
 
 _ANCHOR = re.compile(r"<a\s([^>]*)>", re.IGNORECASE)
+_HREF = re.compile(r"""(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _BASE = re.compile(r"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
+# PEP 691 JSON first, PEP 503 HTML for the indexes that serve only that.
+ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html, text/html;q=0.01"
 
 
 @dataclass(frozen=True)
@@ -37,35 +39,54 @@ class Link:
     size: int | None = None
 
 
-def page_links(response: requests.Response, project: str) -> Iterator[Link]:
-    """Every file link of a project page, HTML or JSON."""
+def page_links(
+    response: requests.Response, project: str, keep: Callable[[str], bool] | None = None
+) -> Iterator[Link]:
+    """Every file link of a project page, HTML or JSON, whose filename `keep` accepts."""
     content_type = response.headers.get("Content-Type", "text/html").split(";")[0].strip()
     if content_type == JSON_TYPE:
+        from pypi_simple import ProjectPage  # its import (BeautifulSoup, pydantic) is slow
+
         page = ProjectPage.from_response(response, project)
         for package in page.packages:
+            if keep is not None and not keep(package.filename):
+                continue
             yield Link(package.filename, package.url, package.digests.get("sha256"),
                        package.requires_python, package.is_yanked, package.yanked_reason,
                        package.size)
         return
     text = response.content.decode(response.encoding or "utf-8", errors="replace")
-    yield from html_links(text, response.url)
+    yield from html_links(text, response.url, keep)
 
 
-def html_links(text: str, page_url: str) -> Iterator[Link]:
-    """The anchors of a PEP 503 page; relative hrefs resolved against the page (or <base>)."""
+def html_links(
+    text: str, page_url: str, keep: Callable[[str], bool] | None = None
+) -> Iterator[Link]:
+    """The anchors of a PEP 503 page; relative hrefs resolved against the page (or <base>).
+
+    The filename is read first and the rest of the anchor only when `keep` accepts it:
+    under constraints, one version's few files out of thousands are wanted.
+    """
     base = _BASE.search(text)
     base_url = urljoin(page_url, html.unescape(base[1])) if base else page_url
     for anchor in _ANCHOR.finditer(text):
+        found = _HREF.search(anchor[1])
+        if found is None:
+            continue
+        href = found[1] or found[2] or found[3] or ""
+        if "&" in href:
+            href = html.unescape(href)
+        url, _, fragment = href.partition("#")
+        if not url:
+            continue
+        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
+        if keep is not None and not keep(filename):
+            continue
+        if not url.startswith(("https://", "http://")):
+            url = urljoin(base_url, url)
         attributes = {}
         for key, double, single, bare in _ATTRIBUTE.findall(anchor[1]):
             attributes[key.lower()] = html.unescape(double or single or bare)
-        href = attributes.get("href")
-        if not href:
-            continue
-        url, _, fragment = href.partition("#")
-        if not url.startswith(("https://", "http://")):
-            url = urljoin(base_url, url)
-        filename = unquote(urlsplit(url).path.rsplit("/", 1)[-1])
         algorithm, _, digest = fragment.partition("=")
         yanked = "data-yanked" in attributes
         yield Link(
