@@ -240,6 +240,36 @@ def run_cli(tmp_path: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+NO_SOCKET = """
+import socket
+
+def refuse(*args, **kwargs):
+    raise RuntimeError("wheelhouse tried to use the network")
+
+class NoSocket(socket.socket):
+    def __init__(self, family=-1, *args, **kwargs):
+        if family in (socket.AF_INET, socket.AF_INET6, -1):
+            refuse()
+        super().__init__(family, *args, **kwargs)
+
+socket.socket = NoSocket
+socket.create_connection = refuse
+socket.getaddrinfo = refuse
+"""
+
+
+def offline_env(folder: Path) -> dict[str, str]:
+    """An environment whose Pythons cannot open an internet socket (a sitecustomize guard)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text(NO_SOCKET)
+    env = {"PYTHONPATH": str(folder), "PATH": "/usr/bin:/bin", "PIP_CONFIG_FILE": os.devnull,
+           "XDG_CACHE_HOME": os.environ["XDG_CACHE_HOME"]}
+    probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(("
+                            "'127.0.0.1', 9))"], env=env, capture_output=True, text=True)
+    assert "tried to use the network" in probe.stderr  # the guard is in force
+    return env
+
+
 def venv_python(folder: Path, python: str = sys.executable) -> Path:
     """A clean virtualenv (with pip) of the given interpreter."""
     subprocess.run([python, "-m", "venv", str(folder)], check=True, capture_output=True)

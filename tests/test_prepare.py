@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from builders import make_wheel, sha256
-from conftest import pip_install_offline, venv_python
+from conftest import offline_env, pip_install_offline, venv_python
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -181,9 +181,10 @@ def test_rerun_reuses_verified_files_and_is_stable(pypiserver, web, run_cli, tmp
     assert first.returncode == 0, first.stderr
     stamps = {p.name: p.stat().st_mtime_ns for p in dest.glob("*.whl")}
     before = manifest(dest)
-    second = run_cli(*args)
+    second = run_cli(*args, "--refresh")  # resolve again, as if inputs had changed
     assert second.returncode == 0, second.stderr
     summary = json.loads(second.stdout)
+    assert summary["up_to_date"] is False
     assert summary["counts"]["downloaded"] == 0
     assert summary["counts"]["reused"] == summary["files"] == 5
     assert {p.name: p.stat().st_mtime_ns for p in dest.glob("*.whl")} == stamps
@@ -198,6 +199,41 @@ def test_rerun_reuses_verified_files_and_is_stable(pypiserver, web, run_cli, tmp
     assert third.returncode == 0, third.stderr
     assert json.loads(third.stdout)["counts"]["downloaded"] == 1
     assert sha256(beta) == sha256(pypiserver.folder / beta.name)
+
+
+def test_unchanged_rerun_is_up_to_date_without_the_network(pypiserver, run_cli, tmp_path):
+    constraints = tmp_path / "c.txt"
+    constraints.write_text("beta==1.1\n")
+    dest = tmp_path / "wh"
+    args = ("prepare", "alpha[fast]==2.0", "--constraints", str(constraints), "--python",
+            "3.11", "--index-url", pypiserver.url, "--dest", str(dest), "--json")
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["up_to_date"] is False
+    written = {p.name: p.read_bytes() for p in dest.iterdir() if p.is_file()}
+
+    again = run_cli(*args, env=offline_env(tmp_path / "guard"))
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["up_to_date"] is True
+    assert summary["counts"]["reused"] == summary["files"] == 5
+    assert {p.name: p.read_bytes() for p in dest.iterdir() if p.is_file()} == written
+
+    # Any change to the inputs, or to a file the run wrote, means a real run.
+    (dest / "requirements.lock.txt").write_text("edited\n")
+    repaired = run_cli(*args)
+    assert json.loads(repaired.stdout)["up_to_date"] is False
+    assert (dest / "requirements.lock.txt").read_bytes() == written["requirements.lock.txt"]
+    constraints.write_text("beta==1.0\n")
+    changed = run_cli(*args)
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["up_to_date"] is False
+    assert files_by_name(dest)["beta"]["version"] == "1.0"
+    offline = run_cli("prepare", "alpha[fast]==2.0", "--constraints", str(constraints),
+                      "--python", "3.11", "--index-url", pypiserver.url, "--dest", str(dest),
+                      "--refresh", env=offline_env(tmp_path / "guard"))
+    assert offline.returncode != 0  # --refresh asks the index, which the guard forbids
+    assert "tried to use the network" in offline.stderr
 
 
 def test_prepared_folder_installs_offline_with_hashes(pypiserver, web, run_cli, tmp_path):

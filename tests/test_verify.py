@@ -8,12 +8,12 @@ import json
 import shutil
 import subprocess
 import sys
-import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
 from builders import make_wheel, sha256
+from conftest import offline_env
 
 
 @pytest.fixture(scope="module")
@@ -302,28 +302,7 @@ def test_folder_without_manifest_is_vetted_from_the_flags(pypiserver, tmp_path):
 
 
 def test_verify_opens_no_socket(folder, tmp_path):
-    guard = tmp_path / "guard"
-    guard.mkdir()
-    (guard / "sitecustomize.py").write_text(textwrap.dedent("""
-        import socket
-
-        def refuse(*args, **kwargs):
-            raise RuntimeError("verify tried to use the network")
-
-        class NoSocket(socket.socket):
-            def __init__(self, family=-1, *args, **kwargs):
-                if family in (socket.AF_INET, socket.AF_INET6, -1):
-                    refuse()
-                super().__init__(family, *args, **kwargs)
-
-        socket.socket = NoSocket
-        socket.create_connection = refuse
-        socket.getaddrinfo = refuse
-    """))
-    env = {"PYTHONPATH": str(guard), "PATH": "/usr/bin:/bin"}
-    probe = subprocess.run([sys.executable, "-c", "import socket; socket.create_connection(("
-                            "'127.0.0.1', 9))"], env=env, capture_output=True, text=True)
-    assert "verify tried to use the network" in probe.stderr  # the guard is in force
+    env = offline_env(tmp_path / "guard")
     result = subprocess.run([sys.executable, "-m", "wheelhouse", "verify", str(folder)],
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + result.stdout

@@ -37,6 +37,11 @@ requirements.lock.txt (several targets: requirements.<target>.lock.txt) and
 wheelhouse.json. Install it offline with:
   pip install --no-index --find-links DEST --require-hashes -r DEST/requirements.lock.txt
 
+Running prepare again reuses every file whose sha256 still matches. When the inputs
+(requirements, constraints, targets, indexes, options) are those DEST was prepared from and
+every file is intact, it only hashes DEST and says it is up to date; --refresh resolves
+against the index again.
+
 exit codes: 0 done; 2 bad input (spec, constraints line, unknown package, no file for
 the target); 3 network or index failure (unreachable, HTTP error, digest mismatch).
 """
@@ -101,8 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
                             "supports the target Python)")
     image.add_argument("--uv-version", metavar="V",
                        help="the uv wheel to ship when the constraints do not pin uv")
+    prepare.add_argument("--refresh", action="store_true",
+                         help="resolve against the index even when DEST is intact and was "
+                              "prepared from the same inputs (by default such a re-run is done "
+                              "in the time it takes to hash DEST, without the network); use it "
+                              "to pick up a newer pip, a yank, or a new release of a "
+                              "dependency the constraints do not pin")
     prepare.add_argument("--jobs", type=int, default=8, metavar="N",
-                         help="parallel downloads and index requests (default: 8)")
+                         help="parallel downloads (default: 8; index pages are fetched "
+                              "24 at a time)")
     prepare.add_argument("--cache-dir", type=Path, metavar="DIR",
                          help="where built wheels are cached (default: "
                               "$XDG_CACHE_HOME/wheelhouse)")
@@ -248,6 +260,7 @@ def _run(args: argparse.Namespace) -> int:
             pip_version=args.pip_version,
             uv_version=args.uv_version,
             keep_sdists=args.keep_sdists,
+            refresh=args.refresh,
         )
         with report.PrepareProgress() as progress:
             summary = prepare(options, progress)

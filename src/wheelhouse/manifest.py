@@ -84,6 +84,7 @@ def manifest_document(
     locks: dict[str, str] | None = None,
     constraints_by_python: dict[str, Any] | None = None,
     airflow: dict[str, Any] | None = None,
+    rerun: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     document = {
         "schema": SCHEMA,
@@ -102,6 +103,8 @@ def manifest_document(
         document["airflow"] = airflow
     if constraints_by_python is not None:
         document["constraints_by_python"] = constraints_by_python
+    if rerun is not None:
+        document["rerun"] = rerun
     return document
 
 

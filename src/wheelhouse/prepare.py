@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import os
 import shutil
@@ -26,7 +27,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from wheelhouse import __version__, airflow, net
+from wheelhouse import __version__, airflow, net, rerun
 from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, Pin, load_constraints
 from wheelhouse.download import Downloader
@@ -63,6 +64,7 @@ class PrepareOptions:
     pip_version: str | None = None
     uv_version: str | None = None
     keep_sdists: bool = False
+    refresh: bool = False
 
 
 def read_requirement_files(paths: list[Path]) -> list[str]:
@@ -112,7 +114,13 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
 
     dest.mkdir(parents=True, exist_ok=True)
     remove_partials(dest)
-    ours = _listed(read_previous(dest)) | _read_ledger(dest)
+    previous = read_previous(dest)
+    progress.stage("checking what is already in the folder")
+    digest = rerun.inputs_digest(_inputs(options, specs, constraints, targets, index_urls))
+    if not options.refresh and not (dest / LEDGER).exists() and rerun.unchanged(
+            dest, previous, digest):
+        return _unchanged_summary(previous, dest, targets, constraints, started)
+    ours = _listed(previous) | _read_ledger(dest)
     index = Index(session, index_urls, options.find_links, _pinned_versions(constraints, targets))
     downloader = Downloader(session, dest, jobs=options.jobs, on_bytes=progress.bytes_done)
     workshop = Workshop(downloader, build={
@@ -159,21 +167,27 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
         (dest / filename).unlink(missing_ok=True)
     (dest / LEDGER).unlink(missing_ok=True)
 
+    warnings = [w for plan in plans for w in plan.resolution.warnings]
+    if for_airflow and not constraints:
+        warnings.append("Airflow's image reads its constraints from the folder "
+                        f"(constraints-{targets[0].python}.txt), and none were given: add "
+                        "--constraints, e.g. airflow:VERSION.")
+
     # The old manifest goes first: a run stopped from here on leaves none rather than a lie.
     (dest / MANIFEST).unlink(missing_ok=True)
-    constraints_names = []
-    for python, item in (constraints or {}).items():
-        constraints_names.append(f"constraints-{python}.txt")
-        write_atomic(dest / constraints_names[-1], item.content)
+    written: dict[str, str] = {}  # every file written beside the wheels, with its sha256
+    constraints_names = _constraints_names(constraints)
+    for name, item in zip(constraints_names, (constraints or {}).values()):
+        _write(dest, name, item.content, written)
     airflow_info = None
     if for_airflow:
-        airflow_info = _write_airflow_files(dest, constraints, plans)
+        airflow_info = _write_airflow_files(dest, constraints, plans, written)
     header = "wheelhouse prepare " + " ".join(specs)
     locks = {}
     for plan in plans:
         name = LOCK if len(plans) == 1 else f"requirements.{plan.target.name}.lock.txt"
         mine = [e for e in entries if plan.target.name in e.targets]
-        write_atomic(dest / name, lock_text(mine, plan.target.name, header).encode())
+        _write(dest, name, lock_text(mine, plan.target.name, header).encode(), written)
         locks[plan.target.name] = name
     constraints_info = None
     if constraints:
@@ -195,42 +209,107 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any
             for python, item in constraints.items()
         } if constraints and len(constraints) > 1 else None,
         airflow=airflow_info,
+        rerun=rerun.record(digest, written, warnings),
     )
     write_atomic(dest / MANIFEST, dumps(document).encode())
+    return _summary(
+        dest, [(e.filename, e.size, e.targets) for e in entries], targets, locks,
+        constraints_names, workshop.statuses, warnings, started, up_to_date=False,
+    )
 
-    warnings = [w for plan in plans for w in plan.resolution.warnings]
+
+def _inputs(
+    options: PrepareOptions,
+    specs: list[str],
+    constraints: Mapping[str, Constraints],
+    targets: list[Target],
+    index_urls: list[str],
+) -> dict[str, Any]:
+    """Everything that decides the wheelhouse, for the re-run digest (rerun.py)."""
+    return {
+        "wheelhouse": __version__,
+        "requirements": specs,
+        "constraints": {python: [item.source, item.sha256]
+                        for python, item in (constraints or {}).items()},
+        "targets": [target.describe() for target in targets],
+        "index_urls": [net.redact(url) for url in index_urls],
+        "find_links": [[str(folder), rerun.folder_listing(folder)]
+                       for folder in options.find_links],
+        "allow_build": options.allow_build,
+        "keep_sdists": options.keep_sdists,
+        "pip_version": options.pip_version,
+        "uv_version": options.uv_version,
+    }
+
+
+def _unchanged_summary(
+    manifest: dict[str, Any], dest: Path, targets: list[Target],
+    constraints: Mapping[str, Constraints], started: float,
+) -> dict[str, Any]:
+    """The summary of a re-run that found the folder as the same inputs left it."""
+    files = [(f["filename"], f["size"], tuple(f.get("targets") or ())) for f in manifest["files"]]
+    return _summary(
+        dest, files, targets, manifest.get("locks") or {}, _constraints_names(constraints), {},
+        list(manifest["rerun"].get("warnings") or []), started, up_to_date=True,
+    )
+
+
+def _summary(
+    dest: Path,
+    files: list[tuple[str, int, tuple[str, ...]]],
+    targets: list[Target],
+    locks: dict[str, str],
+    constraints_names: list[str],
+    statuses: dict[str, str],
+    warnings: list[str],
+    started: float,
+    up_to_date: bool,
+) -> dict[str, Any]:
+    """What the CLI prints (and --json gives) for a finished run."""
+    keep = {filename for filename, _, _ in files}
     unknown = sorted(
         p.name for p in dest.iterdir()
         if p.is_file() and p.name not in keep and not _ours(p.name, constraints_names, locks)
     )
+    warnings = list(warnings)
     if unknown:
         warnings.append(
             f"{dest} holds {len(unknown)} file(s) this run did not put there "
             f"({', '.join(unknown[:3])}{'...' if len(unknown) > 3 else ''}); verify will "
             "report them."
         )
-    if for_airflow and not constraints:
-        warnings.append("Airflow's image reads its constraints from the folder "
-                        f"(constraints-{targets[0].python}.txt), and none were given: add "
-                        "--constraints, e.g. airflow:VERSION.")
-    counts = _counts(entries, workshop.statuses)
+    counts = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
+    for filename, size, _ in files:
+        bucket = counts[statuses.get(filename, "reused")]
+        bucket[0] += 1
+        bucket[1] += size
     return {
         "ok": True,
+        "up_to_date": up_to_date,
         "dest": str(dest),
-        "files": len(entries),
+        "files": len(files),
         "targets": [target.name for target in targets],
-        "files_per_target": {plan.target.name: sum(plan.target.name in e.targets
-                                                   for e in entries) for plan in plans},
+        "files_per_target": {target.name: sum(target.name in t for _, _, t in files)
+                             for target in targets},
         "counts": {key: value[0] for key, value in counts.items()},
         "bytes": {key: value[1] for key, value in counts.items()}
-        | {"total": sum(e.size for e in entries)},
-        "lock": str(dest / LOCK) if len(plans) == 1 else None,
+        | {"total": sum(size for _, size, _ in files)},
+        "lock": str(dest / LOCK) if len(targets) == 1 else None,
         "locks": {name: str(dest / lock) for name, lock in locks.items()},
         "manifest": str(dest / MANIFEST),
         "constraints": [str(dest / name) for name in constraints_names],
         "seconds": round(time.monotonic() - started, 2),
         "warnings": list(dict.fromkeys(warnings)),
     }
+
+
+def _constraints_names(constraints: Mapping[str, Constraints] | None) -> list[str]:
+    return [f"constraints-{python}.txt" for python in (constraints or {})]
+
+
+def _write(dest: Path, name: str, data: bytes, written: dict[str, str]) -> None:
+    write_atomic(dest / name, data)
+    written[name] = hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -294,15 +373,6 @@ def _merge(entries: list[FileEntry]) -> list[FileEntry]:
     return sorted(merged.values(), key=lambda e: e.filename)
 
 
-def _counts(entries: list[FileEntry], statuses: dict[str, str]) -> dict[str, list[int]]:
-    counts = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
-    for entry in entries:
-        bucket = counts[statuses.get(entry.filename, "reused")]
-        bucket[0] += 1
-        bucket[1] += entry.size
-    return counts
-
-
 def _refuse_misfits(plans: list[TargetPlan]) -> None:
     """A wheel built here that does not fit a target: name every package and target at once."""
     misfits = [
@@ -320,10 +390,11 @@ def _refuse_misfits(plans: list[TargetPlan]) -> None:
 
 
 def _write_airflow_files(
-    dest: Path, constraints: Mapping[str, Constraints], plans: list[TargetPlan]
+    dest: Path, constraints: Mapping[str, Constraints], plans: list[TargetPlan],
+    written: dict[str, str],
 ) -> dict[str, Any]:
     """pip.conf that keeps the image's pip offline, and the constraints where the image looks."""
-    write_atomic(dest / "pip.conf", airflow.PIP_CONF.encode())
+    _write(dest, "pip.conf", airflow.PIP_CONF.encode(), written)
     versions = {pin.name: str(pin.version) for pin in plans[0].resolution.pins}
     info: dict[str, Any] = {
         "version": versions[airflow.AIRFLOW],
@@ -337,7 +408,7 @@ def _write_airflow_files(
         folder = dest / f"constraints-{python}"
         folder.mkdir(exist_ok=True)
         name = f"{folder.name}/{mode}-{python}.txt"
-        write_atomic(dest / name, item.content)
+        _write(dest, name, item.content, written)
         info["constraints_mode"] = mode
         info["constraints_files"] += [f"constraints-{python}.txt", name]
     return info

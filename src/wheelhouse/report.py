@@ -88,6 +88,14 @@ def print_json(document: Any) -> None:
 def print_prepare_summary(summary: dict[str, Any]) -> None:
     """The people's view of a finished prepare: a line per kind, then where things are."""
     console = Console(highlight=False, soft_wrap=True)
+    if summary.get("up_to_date"):
+        console.print(
+            f"Up to date: {summary['files']} files ({summary['bytes']['total'] / 1e6:.1f} MB) "
+            f"for {', '.join(summary['targets'])} in {summary['dest']}, intact and prepared "
+            f"from the same inputs; nothing fetched ({summary['seconds']:.1f} s; --refresh "
+            "asks the index again)."
+        )
+        return
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("files")
     table.add_column("count", justify="right")

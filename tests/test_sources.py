@@ -1,0 +1,84 @@
+"""The look-ahead, on its own: what it fetches, reads and builds before any resolver asks."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+
+from wheelhouse import net
+from wheelhouse.build import cache_root
+from wheelhouse.constraints import Pin
+from wheelhouse.download import Downloader
+from wheelhouse.index import Index
+from wheelhouse.sources import WheelhouseSources, Workshop
+from wheelhouse.target import make_target
+
+PINS = {"alpha": "2.0", "beta": "1.1", "gamma": "1.0", "delta": "1.0", "epsilon": "1.0",
+        "zeta": "1.0", "eta": "1.0", "sdistonly": "1.0", "plat": "1.0"}
+
+
+def pins(versions: dict[str, str]) -> dict[str, Pin]:
+    return {name: Pin(name, version, Requirement(f"{name}=={version}"), number)
+            for number, (name, version) in enumerate(versions.items(), start=1)}
+
+
+def settle(downloader: Downloader, workshop: Workshop, timeout: float = 60) -> set[str]:
+    """Wait until the look-ahead has stopped starting work; return the files it fetched."""
+    deadline = time.monotonic() + timeout
+    last: tuple[int, int] | None = None
+    while time.monotonic() < deadline:
+        futures = list(downloader._futures.values()) + list(workshop._metadata.values())
+        now = (len(downloader._futures), len(workshop._metadata))
+        if all(f.done() for f in futures) and now == last:
+            return set(downloader._futures)
+        last = now if all(f.done() for f in futures) else None
+        time.sleep(0.3)
+    raise AssertionError("the look-ahead did not settle")
+
+
+@pytest.fixture
+def look_ahead(pypiserver, tmp_path: Path):
+    session = net.make_session(pool_size=8)
+    opened = []
+
+    def start(python: str, platform: str, wanted: list[tuple[str, str | None]]):
+        index = Index(session, [pypiserver.url], [])
+        downloader = Downloader(session, tmp_path / "dest", jobs=4)
+        (tmp_path / "dest").mkdir(exist_ok=True)
+        workshop = Workshop(downloader, build={"cache": cache_root(None),
+                                               "index_urls": [pypiserver.url], "find_links": []})
+        opened.append((index, downloader, workshop))
+        target = make_target(python, platform)
+        sources = WheelhouseSources(index, workshop, target, pins(PINS), allow_build=True)
+        sources.look_ahead(wanted)
+        return settle(downloader, workshop), workshop
+
+    yield start
+    for index, downloader, workshop in opened:
+        index.close()
+        downloader.close()
+        workshop.close()
+
+
+def test_pinned_closure_is_fetched_with_extras_and_target_markers(look_ahead):
+    fetched, _ = look_ahead("3.11", "manylinux_2_28_x86_64", [("alpha", None), ("alpha", "fast")])
+    # alpha 2.0 needs beta; [fast] adds epsilon, which needs zeta[extra1], which adds eta.
+    # gamma (python_version < "3.11") and delta (win32) are not for this target.
+    assert fetched == {"alpha-2.0-py3-none-any.whl", "beta-1.1-py3-none-any.whl",
+                       "epsilon-1.0-py3-none-any.whl", "zeta-1.0-py3-none-any.whl",
+                       "eta-1.0-py3-none-any.whl"}
+
+
+def test_markers_follow_the_target_python(look_ahead):
+    fetched, _ = look_ahead("3.10", "manylinux_2_28_x86_64", [("alpha", None)])
+    assert fetched == {"alpha-2.0-py3-none-any.whl", "beta-1.1-py3-none-any.whl",
+                       "gamma-1.0-py3-none-any.whl"}
+
+
+def test_a_pinned_sdist_is_built_ahead_and_its_needs_followed(look_ahead):
+    fetched, workshop = look_ahead("3.11", "manylinux_2_28_x86_64", [("sdistonly", None)])
+    assert fetched == {"sdistonly-1.0.tar.gz", "beta-1.1-py3-none-any.whl"}
+    assert workshop.built["sdistonly-1.0.tar.gz"].wheel.name == "sdistonly-1.0-py3-none-any.whl"
