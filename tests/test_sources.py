@@ -13,6 +13,7 @@ from wheelhouse.build import cache_root
 from wheelhouse.constraints import Pin
 from wheelhouse.download import Downloader
 from wheelhouse.index import Index
+from wheelhouse.resolve import parse_specs
 from wheelhouse.sources import WheelhouseSources, Workshop
 from wheelhouse.target import make_target
 
@@ -44,7 +45,7 @@ def look_ahead(pypiserver, tmp_path: Path):
     session = net.make_session(pool_size=8)
     opened = []
 
-    def start(python: str, platform: str, wanted: list[tuple[str, str | None]]):
+    def start(python: str, platform: str, specs: list[str], versions: dict[str, str] = PINS):
         index = Index(session, [pypiserver.url], [])
         downloader = Downloader(session, tmp_path / "dest", jobs=4)
         (tmp_path / "dest").mkdir(exist_ok=True)
@@ -52,8 +53,8 @@ def look_ahead(pypiserver, tmp_path: Path):
                                                "index_urls": [pypiserver.url], "find_links": []})
         opened.append((index, downloader, workshop))
         target = make_target(python, platform)
-        sources = WheelhouseSources(index, workshop, target, pins(PINS), allow_build=True)
-        sources.look_ahead(wanted)
+        sources = WheelhouseSources(index, workshop, target, pins(versions), allow_build=True)
+        sources.look_ahead(parse_specs(specs, target)[0])
         return settle(downloader, workshop), workshop
 
     yield start
@@ -64,7 +65,7 @@ def look_ahead(pypiserver, tmp_path: Path):
 
 
 def test_pinned_closure_is_fetched_with_extras_and_target_markers(look_ahead):
-    fetched, _ = look_ahead("3.11", "manylinux_2_28_x86_64", [("alpha", None), ("alpha", "fast")])
+    fetched, _ = look_ahead("3.11", "manylinux_2_28_x86_64", ["alpha[fast]"])
     # alpha 2.0 needs beta; [fast] adds epsilon, which needs zeta[extra1], which adds eta.
     # gamma (python_version < "3.11") and delta (win32) are not for this target.
     assert fetched == {"alpha-2.0-py3-none-any.whl", "beta-1.1-py3-none-any.whl",
@@ -73,12 +74,21 @@ def test_pinned_closure_is_fetched_with_extras_and_target_markers(look_ahead):
 
 
 def test_markers_follow_the_target_python(look_ahead):
-    fetched, _ = look_ahead("3.10", "manylinux_2_28_x86_64", [("alpha", None)])
+    fetched, _ = look_ahead("3.10", "manylinux_2_28_x86_64", ["alpha"])
     assert fetched == {"alpha-2.0-py3-none-any.whl", "beta-1.1-py3-none-any.whl",
                        "gamma-1.0-py3-none-any.whl"}
 
 
 def test_a_pinned_sdist_is_built_ahead_and_its_needs_followed(look_ahead):
-    fetched, workshop = look_ahead("3.11", "manylinux_2_28_x86_64", [("sdistonly", None)])
+    fetched, workshop = look_ahead("3.11", "manylinux_2_28_x86_64", ["sdistonly"])
     assert fetched == {"sdistonly-1.0.tar.gz", "beta-1.1-py3-none-any.whl"}
     assert workshop.built["sdistonly-1.0.tar.gz"].wheel.name == "sdistonly-1.0-py3-none-any.whl"
+
+
+def test_an_exact_requirement_is_followed_like_a_pin(look_ahead):
+    unpinned = {name: v for name, v in PINS.items() if name != "alpha"}
+    fetched, _ = look_ahead("3.11", "manylinux_2_28_x86_64", ["alpha==1.0"], unpinned)
+    assert fetched == {"alpha-1.0-py3-none-any.whl", "beta-1.1-py3-none-any.whl"}
+    # Neither pinned nor exact: the version is the resolver's choice, so nothing is fetched.
+    fetched, _ = look_ahead("3.11", "manylinux_2_28_x86_64", ["alpha>=1.0"], unpinned)
+    assert fetched == set()

@@ -86,7 +86,7 @@ class Sources(Protocol):
 
     def metadata(self, file: IndexFile) -> Metadata: ...
 
-    def look_ahead(self, wanted: Iterable[tuple[str, str | None]]) -> None: ...
+    def look_ahead(self, wanted: Iterable[Requirement]) -> None: ...
 
 
 def identifier_of(name: str, extra: str | None) -> str:
@@ -284,7 +284,7 @@ class Provider(AbstractProvider):
             self._warn(f"{parent} declares an invalid requirement {line!r}; ignored.")
         for spec in specs:
             found.extend(expand(spec, parent))
-        self.sources.look_ahead((r.name, r.extra) for r in found if r.name != PYTHON)
+        self.sources.look_ahead(found)
         return found
 
     def _warn(self, message: str) -> None:
@@ -340,7 +340,7 @@ def resolve(
     if not requirements:
         raise InputError(f"no requirement applies to {target.name} (their markers exclude it).")
     provider = Provider(target, pins, sources, allow_build)
-    sources.look_ahead((r.name, r.extra) for r in requirements)
+    sources.look_ahead(requirements)
     resolver = Resolver(provider, reporter or BaseReporter())
     try:
         result = resolver.resolve(requirements, max_rounds=MAX_ROUNDS)

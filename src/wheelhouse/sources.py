@@ -20,18 +20,28 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from wheelhouse.build import build_wheel
 from wheelhouse.constraints import Pin
 from wheelhouse.download import Downloader, LocalFile
 from wheelhouse.errors import InputError
 from wheelhouse.index import Index, IndexFile, parse_version
-from wheelhouse.resolve import choose_file, dependencies, exact_versions
+from wheelhouse.resolve import (
+    PYTHON,
+    Requirement,
+    choose_file,
+    dependencies,
+    exact_versions,
+    expand,
+    identifier_of,
+)
 from wheelhouse.target import Target
 from wheelhouse.wheelfile import Metadata, read_metadata
 
-# Builds are `pip wheel` subprocesses, mostly CPU: one per core.
-BUILD_WORKERS = max(2, os.cpu_count() or 1)
+# Builds are `pip wheel` subprocesses that also wait on the index for their build
+# requirements: a few more than there are cores, so that a late one need not queue.
+BUILD_WORKERS = (os.cpu_count() or 1) + 2
 
 T = TypeVar("T")
 
@@ -112,7 +122,7 @@ class WheelhouseSources:
         self.target = target
         self.pins = pins
         self.allow_build = allow_build
-        self._seen: set[tuple[str, str | None]] = set()
+        self._seen: set[tuple[str, str | None, Version | None]] = set()
         self._lock = threading.Lock()
 
     def files(self, name: str) -> list[IndexFile]:
@@ -121,37 +131,49 @@ class WheelhouseSources:
     def metadata(self, file: IndexFile) -> Metadata:
         return self.workshop.metadata(file).result()
 
-    def look_ahead(self, wanted: Iterable[tuple[str, str | None]]) -> None:
-        """(project, extra) pairs the resolver will ask about: start on them and beyond."""
-        for name, extra in wanted:
+    def look_ahead(self, wanted: Iterable[Requirement]) -> None:
+        """Requirements the resolver will ask about: start on them, and on what they need."""
+        for requirement in wanted:
+            if requirement.name == PYTHON:
+                continue
+            version = self._only_version(requirement)
+            key = (requirement.name, requirement.extra, version)
             with self._lock:
-                if (name, extra) in self._seen:
+                if key in self._seen:
                     continue
-                self._seen.add((name, extra))
-            page = self.index.prefetch(name)
-            pin = self.pins.get(name)
-            if pin is not None:
-                page.add_done_callback(
-                    lambda done, pin=pin, extra=extra: _quietly(self._page_known, done, pin, extra))
+                self._seen.add(key)
+            page = self.index.prefetch(requirement.name)
+            if version is not None:
+                page.add_done_callback(lambda done, version=version, extra=requirement.extra:
+                                       _quietly(self._page_known, done, version, extra))
 
-    def _page_known(self, page: Future[list[IndexFile]], pin: Pin, extra: str | None) -> None:
-        versions = exact_versions([pin.requirement.specifier])
-        if len(versions) != 1:
-            return  # not a single version: the choice is the resolver's to make
-        files = [f for f in page.result() if f.version in versions]
+    def _only_version(self, requirement: Requirement) -> Version | None:
+        """The one version the constraints' pin and `requirement` both allow, if one."""
+        specifiers = [requirement.specifier]
+        pin = self.pins.get(requirement.name)
+        if pin is not None:
+            specifiers.append(pin.requirement.specifier)
+        only: set[Version] | None = None
+        for specifier in specifiers:
+            exact = exact_versions([specifier])
+            if exact:
+                only = exact if only is None else only & exact
+        return next(iter(only)) if only is not None and len(only) == 1 else None
+
+    def _page_known(self, page: Future[list[IndexFile]], version: Version,
+                    extra: str | None) -> None:
+        files = [f for f in page.result() if f.version == version]
         chosen, _ = choose_file(files, self.target, True, self.allow_build)
         if chosen is None:
             return
         self.workshop.metadata(chosen).add_done_callback(
-            lambda done: _quietly(self._metadata_known, done, extra))
+            lambda done: _quietly(self._metadata_known, done, chosen, extra))
 
-    def _metadata_known(self, metadata: Future[Metadata], extra: str | None) -> None:
-        wanted: list[tuple[str, str | None]] = []
-        for spec in dependencies(metadata.result(), self.target, extra)[0]:
-            name = canonicalize_name(spec.name)
-            wanted.append((name, None))
-            wanted += [(name, canonicalize_name(e)) for e in spec.extras]
-        self.look_ahead(wanted)
+    def _metadata_known(self, metadata: Future[Metadata], file: IndexFile,
+                        extra: str | None) -> None:
+        parent = f"{identifier_of(file.name, extra)}=={file.version}"
+        specs, _ = dependencies(metadata.result(), self.target, extra)
+        self.look_ahead(r for spec in specs for r in expand(spec, parent))
 
 
 def _checked(file: IndexFile, wheel: Path) -> Metadata:
