@@ -75,8 +75,12 @@ class Workshop:
             if future is not None:
                 return future
             future = self._metadata[file.filename] = Future()
-        self.downloader.fetch(file).add_done_callback(
-            lambda download: self._downloaded(file, download, future))
+        try:
+            download = self.downloader.fetch(file)
+        except RuntimeError as exc:  # the run is shutting down
+            future.set_exception(exc)
+            return future
+        download.add_done_callback(lambda done: self._downloaded(file, done, future))
         return future
 
     def close(self) -> None:

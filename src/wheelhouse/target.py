@@ -62,13 +62,13 @@ class Target:
     def python(self) -> str:
         return f"{self.python_version[0]}.{self.python_version[1]}"
 
-    @property
+    @cached_property
     def platform(self) -> str:
         """The platform to name the target by: the newest portable tag, not linux_*."""
         portable = [p for p in self.platforms if not p.startswith("linux_")]
         return (portable or list(self.platforms) or ["any"])[0]
 
-    @property
+    @cached_property
     def name(self) -> str:
         """A short, file-name-safe label: cp311-manylinux_2_28_x86_64."""
         major, minor = self.python_version
