@@ -31,6 +31,13 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if os.path.exists("build-slowly.txt"):  # a test may ask for a long build: "SECONDS PATH"
+        import time
+        with open("build-slowly.txt", encoding="utf-8") as f:
+            seconds, marker = f.read().split(maxsplit=1)
+        with open(marker, "w", encoding="utf-8") as f:
+            f.write(str(os.getpid()))
+        time.sleep(float(seconds))
     meta = _meta()
     name, version = _field(meta, "Name"), _field(meta, "Version")
     dist = name.replace("-", "_")
@@ -123,8 +130,12 @@ def make_sdist(
     backend_requires: tuple[str, ...] = (),
     backend: str = "wh_test_backend",
     wheel_tag: str | None = None,
+    build_slowly: str | None = None,
 ) -> Path:
-    """An sdist pip can build offline: the backend is in-tree unless `backend_requires`."""
+    """An sdist pip can build offline: the backend is in-tree unless `backend_requires`.
+
+    `build_slowly` ("SECONDS PATH") makes the build write its pid to PATH, then sleep.
+    """
     dist = name.replace("-", "_")
     root = f"{dist}-{version}"
     pkg_info = _metadata(name, version, requires, None, None)
@@ -141,6 +152,8 @@ def make_sdist(
     members[f"{root}/pyproject.toml"] = pyproject.encode()
     if wheel_tag:
         members[f"{root}/wheel-tag.txt"] = wheel_tag.encode()
+    if build_slowly:
+        members[f"{root}/build-slowly.txt"] = build_slowly.encode()
     path = folder / f"{dist}-{version}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
         for member, data in members.items():

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from builders import make_wheel
+from builders import make_sdist, make_wheel
 from conftest import free_port
 
 
@@ -192,3 +192,42 @@ def test_kill_leaves_only_hidden_partials_and_rerun_cleans_them(web, run_cli, tm
     assert result.returncode == 0, result.stderr
     assert not [p for p in dest.iterdir() if p.name.startswith(".")]
     assert (dest / wheel.name).read_bytes() == wheel.read_bytes()
+
+
+def test_ctrl_c_during_a_build_kills_the_build_and_ends_at_once(pypiserver, tmp_path):
+    local = tmp_path / "local"
+    local.mkdir()
+    marker = tmp_path / "build.pid"
+    make_sdist(local, "slowbuild", "1.0", build_slowly=f"600 {marker}")
+    dest = tmp_path / "wh"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wheelhouse", "prepare", "slowbuild==1.0", "--index-url",
+         pypiserver.url, "--find-links", str(local), "--dest", str(dest)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    deadline = time.monotonic() + 60
+    while not (marker.exists() and marker.read_text()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the build never started"
+        time.sleep(0.1)
+    backend = int(marker.read_text())
+    process.send_signal(signal.SIGINT)  # to wheelhouse alone, not to its process group
+    _, stderr = process.communicate(timeout=60)  # the build would sleep for 600 s
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not _alive(backend), "the build backend outlived the run"
+    names = {p.name for p in dest.iterdir()}
+    assert "wheelhouse.json" not in names and not [n for n in names if ".part-" in n]
+
+
+def _alive(pid: int) -> bool:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state == "Z":  # killed, waiting for its parent to collect it
+            return False
+        time.sleep(0.1)
+    return True

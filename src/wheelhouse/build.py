@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from wheelhouse.errors import InputError
@@ -34,8 +36,13 @@ def build_wheel(
     cache: Path,
     index_urls: list[str],
     find_links: list[Path],
+    stop: threading.Event | None = None,
 ) -> Path:
-    """The wheel built from `sdist` (cached by its sha256), as a path inside the cache."""
+    """The wheel built from `sdist` (cached by its sha256), as a path inside the cache.
+
+    Setting `stop` ends the build early (its process is killed): a failed run does not wait
+    for a build it no longer needs.
+    """
     slot = cache / "built" / sdist_sha256
     cached = sorted(slot.glob("*.whl")) if slot.is_dir() else []
     if cached:
@@ -62,7 +69,7 @@ def build_wheel(
         env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
         env["PIP_CONFIG_FILE"] = os.devnull
         env["SOURCE_DATE_EPOCH"] = REPRODUCIBLE_EPOCH
-        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        result = _run(command, env, stop)
         built = sorted(out.glob("*.whl")) if out.is_dir() else []
         if result.returncode != 0 or len(built) != 1:
             tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
@@ -73,3 +80,26 @@ def build_wheel(
         with contextlib.suppress(OSError):  # another run filled the slot first: use theirs
             os.replace(staged, slot)
     return sorted(slot.glob("*.whl"))[0]
+
+
+class BuildStopped(Exception):
+    """The run stopped while a build was under way; its process was killed."""
+
+
+def _run(command: list[str], env: dict[str, str],
+         stop: threading.Event | None) -> subprocess.CompletedProcess[str]:
+    """subprocess.run that `stop` can end: pip and the backend it started are killed."""
+    group = hasattr(os, "killpg")  # a session of its own, so its children can be killed too
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env, start_new_session=group) as process:
+        while True:
+            try:
+                out, err = process.communicate(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL) if group else process.kill()
+                    process.communicate()
+                    raise BuildStopped(command[-1]) from None
+                continue
+            return subprocess.CompletedProcess(command, process.returncode, out, err)

@@ -66,6 +66,7 @@ class Workshop:
         self.statuses: dict[str, str] = {}  # filename -> downloaded|reused|built
         self._metadata: dict[str, Future[Metadata]] = {}
         self._lock = threading.Lock()
+        self._stop = threading.Event()
         self._builds = ThreadPoolExecutor(max_workers=BUILD_WORKERS, thread_name_prefix="build")
 
     def metadata(self, file: IndexFile) -> Future[Metadata]:
@@ -84,6 +85,8 @@ class Workshop:
         return future
 
     def close(self) -> None:
+        """Stop what is under way: builds still running are killed, queued ones dropped."""
+        self._stop.set()
         self._builds.shutdown(wait=True, cancel_futures=True)
 
     def _downloaded(self, file: IndexFile, download: Future[LocalFile],
@@ -104,7 +107,7 @@ class Workshop:
             future.cancel()
 
     def _build(self, file: IndexFile, local: LocalFile) -> Metadata:
-        wheel = build_wheel(local.path, local.sha256, **self.build)
+        wheel = build_wheel(local.path, local.sha256, **self.build, stop=self._stop)
         self.built[file.filename] = Built(file, local.sha256, local.size, wheel)
         return _checked(file, wheel)
 
