@@ -96,10 +96,17 @@ def _run(command: list[str], env: dict[str, str],
             try:
                 out, err = process.communicate(timeout=0.2)
             except subprocess.TimeoutExpired:
-                if stop is not None and stop.is_set():
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(process.pid, signal.SIGKILL) if group else process.kill()
-                    process.communicate()
-                    raise BuildStopped(command[-1]) from None
-                continue
+                if stop is None or not stop.is_set():
+                    continue
+                _kill(process, group)
+                raise BuildStopped(command[-1]) from None
             return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def _kill(process: subprocess.Popen[str], group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        if group:
+            os.killpg(process.pid, signal.SIGKILL)
+        else:
+            process.kill()
+    process.communicate()

@@ -1,7 +1,7 @@
 """The Simple API client: what files each index offers for a project, with their digests.
 
 Pages are fetched concurrently and once per run (`prefetch` starts one early), from every
-index URL (PEP 503 HTML or PEP 691 JSON, parsed by pypi-simple) and every --find-links
+index URL (PEP 503 HTML or PEP 691 JSON, read by `simple.py`) and every --find-links
 folder. Only the Simple API is used: it is what mirrors and pypiserver serve, and it
 carries the `#sha256=` digest every download is checked against.
 """

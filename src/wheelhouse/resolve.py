@@ -93,6 +93,11 @@ def identifier_of(name: str, extra: str | None) -> str:
     return f"{name}[{extra}]" if extra else name
 
 
+def project_of(identifier: str) -> str:
+    """`name[extra]` -> `name`: the project an identifier belongs to."""
+    return canonicalize_name(identifier.split("[")[0])
+
+
 def parse_specs(specs: Sequence[str], target: Target) -> tuple[list[Requirement], dict[str, str]]:
     """The user's requirement strings -> requirements (markers held on the target).
 
@@ -182,7 +187,7 @@ class Provider(AbstractProvider):
         return requirement_or_candidate.identifier
 
     def get_preference(self, identifier, resolutions, candidates, information, backtrack_causes):
-        pinned = identifier == PYTHON or canonicalize_name(identifier.split("[")[0]) in self.pins
+        pinned = identifier == PYTHON or project_of(identifier) in self.pins
         if not pinned:
             pinned = any(
                 s.operator in ("==", "===")
@@ -202,7 +207,7 @@ class Provider(AbstractProvider):
             if all(r.specifier.contains(self._python, prereleases=True) for r in wanted):
                 return [Candidate(PYTHON, self._python)]
             return []
-        name = wanted[0].name if wanted else canonicalize_name(identifier.split("[")[0])
+        name = wanted[0].name if wanted else project_of(identifier)
         extra = wanted[0].extra if wanted else None
         specifiers = [r.specifier for r in wanted]
         pin = self.pins.get(name)
