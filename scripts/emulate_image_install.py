@@ -17,7 +17,6 @@ Exit 0 when the install and `pip check` succeed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import subprocess
@@ -27,6 +26,10 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from wheelhouse import layout
+from wheelhouse.errors import WheelhouseError
+from wheelhouse.manifest import Manifest
 
 
 def find_python(version: str) -> str:
@@ -56,18 +59,23 @@ def main() -> int:
     parser.add_argument("--python", help="the interpreter to use (default: the target's)")
     args = parser.parse_args()
     folder = args.folder.resolve()
-    manifest = json.loads((folder / "wheelhouse.json").read_text())
-    info = manifest.get("airflow")
-    if not info:
+    try:
+        manifest = Manifest.load(folder)
+    except WheelhouseError as exc:
+        sys.exit(str(exc))
+    if manifest is None:
+        sys.exit(f"{folder} has no wheelhouse.json.")
+    info = manifest.airflow
+    if info is None:
         sys.exit(f"{folder} was not prepared for Apache Airflow (no 'airflow' in its manifest).")
-    target = manifest["targets"][0]
-    files = {f["name"]: f for f in manifest["files"]}
-    spec = next(Requirement(r) for r in manifest["requirements"]
+    target = manifest.targets[0]
+    files = {entry.name: entry for entry in manifest.files}
+    spec = next(Requirement(r) for r in manifest.requirements
                 if canonicalize_name(Requirement(r).name) == "apache-airflow")
-    airflow_file = folder / files["apache-airflow"]["filename"]
-    mode, python_xy = info.get("constraints_mode"), target["python"]
-    constraints = folder / f"constraints-{python_xy}" / f"{mode}-{python_xy}.txt" if mode else None
-    python = args.python or find_python(target["python"])
+    airflow_file = folder / files["apache-airflow"].filename
+    mode = info.constraints_mode
+    constraints = folder / layout.image_constraints_name(target.python, mode) if mode else None
+    python = args.python or find_python(target.python)
 
     work = Path(tempfile.mkdtemp(prefix="wheelhouse-image-"))
     config = work / "pip.conf"
@@ -82,8 +90,8 @@ def main() -> int:
     venv = work / "venv"
     steps = [
         [python, "-m", "venv", str(venv)],
-        [str(venv / "bin/pip"), "install", f"pip=={files['pip']['version']}"],
-        [str(venv / "bin/pip"), "install", f"uv=={files['uv']['version']}"],
+        [str(venv / "bin/pip"), "install", f"pip=={files['pip'].version}"],
+        [str(venv / "bin/pip"), "install", f"uv=={files['uv'].version}"],
         [str(venv / "bin/pip"), "install", f"{airflow_file}[{','.join(sorted(spec.extras))}]"]
         + (["--constraint", str(constraints)] if constraints else []),
         [str(venv / "bin/pip"), "check"],

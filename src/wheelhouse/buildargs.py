@@ -11,12 +11,14 @@ import json
 import re
 import shlex
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Literal
 
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.airflow import normalize_mode
 from wheelhouse.errors import InputError
+from wheelhouse.manifest import Manifest
 
 Generation = Literal["1.10.13-14", "1.10.15-2.2", "2.3-2.11", "3.0", "3.1+"]
 FORMATS = ("docker", "breeze", "json", "env")
@@ -325,27 +327,37 @@ def render(args: BuildArgs, fmt: str, *, context: str = ".", tag: str | None = N
     raise InputError(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}.")
 
 
-def settings_from_manifest(document: Mapping) -> dict[str, str | None]:
+@dataclass
+class ImageSettings:
+    """What build_args needs, from a folder's manifest and then the flags."""
+
+    airflow_version: str | None = None
+    python: str | None = None
+    python_patch: str | None = None
+    pip_version: str | None = None
+    uv_version: str | None = None
+    constraints_mode: str = "constraints"
+
+
+def settings_from_manifest(manifest: Manifest) -> ImageSettings:
     """What build_args needs, read from a prepared folder's manifest.
 
     The Airflow version is the pinned apache-airflow file; the Python is the (single) target's;
     pip and uv are the versions of the wheels shipped, so the image installs exactly those.
     """
-    versions = {f.get("name"): f.get("version") for f in document.get("files", [])
-                if isinstance(f, Mapping)}
+    versions = {entry.name: entry.version for entry in manifest.files}
     if "apache-airflow" not in versions:
         raise InputError("the wheelhouse holds no apache-airflow distribution; prepare it with "
                          "an apache-airflow requirement, or give --airflow-version.")
-    targets = document.get("targets") or []
-    pythons = sorted({t.get("python") for t in targets if isinstance(t, Mapping)})
-    requested = [str(t.get("python_requested", "")) for t in targets if isinstance(t, Mapping)]
-    info = document.get("airflow") or {}
-    return {
-        "airflow_version": versions["apache-airflow"],
-        "python": pythons[0] if len(pythons) == 1 else None,
-        "python_patch": requested[0] if len(requested) == 1 and requested[0].count(".") == 2
+    pythons = sorted({target.python for target in manifest.targets})
+    requested = [target.requested for target in manifest.targets]
+    mode = manifest.airflow.constraints_mode if manifest.airflow else None
+    return ImageSettings(
+        airflow_version=versions["apache-airflow"],
+        python=pythons[0] if len(pythons) == 1 else None,
+        python_patch=requested[0] if len(requested) == 1 and requested[0].count(".") == 2
         else None,
-        "pip_version": versions.get("pip"),
-        "uv_version": versions.get("uv"),
-        "constraints_mode": info.get("constraints_mode") or "constraints",
-    }
+        pip_version=versions.get("pip"),
+        uv_version=versions.get("uv"),
+        constraints_mode=mode or "constraints",
+    )

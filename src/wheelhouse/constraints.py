@@ -13,7 +13,8 @@ from packaging.utils import canonicalize_name
 
 from wheelhouse import airflow, net
 from wheelhouse.errors import InputError
-from wheelhouse.target import Target
+from wheelhouse.manifest import ConstraintsRecord
+from wheelhouse.target import MarkerError, Target
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,6 @@ class Pin:
     version: str
     requirement: Requirement
     line: int
-
-    def applies_to(self, target: Target) -> bool:
-        marker = self.requirement.marker
-        return marker is None or marker.evaluate(target.environment())
 
 
 @dataclass
@@ -51,8 +48,12 @@ class Constraints:
         """Pins whose markers hold on the target, by normalized project name."""
         found: dict[str, Pin] = {}
         for pin in self.pins:
-            if not pin.applies_to(target):
-                continue
+            marker = pin.requirement.marker
+            try:
+                if marker is not None and not target.judge(marker):
+                    continue
+            except MarkerError as exc:
+                raise InputError(f"{self.source}, line {pin.line}: the marker {exc}.") from None
             other = found.get(pin.name)
             if other is not None and other.version != pin.version:
                 raise InputError(
@@ -62,17 +63,19 @@ class Constraints:
             found[pin.name] = pin
         return found
 
-    def describe(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "url": net.redact(self.url) if self.url else None,
-            "path": self.path,
-            "sha256": self.sha256,
-            "size": len(self.content),
-            "etag": self.etag,
-            "last_modified": self.last_modified,
-            "pins": len(self.pins),
-        }
+    def record(self, filename: str) -> ConstraintsRecord:
+        """The manifest's account of this file, whose verbatim copy is `filename`."""
+        return ConstraintsRecord(
+            source=self.source,
+            url=net.redact(self.url) if self.url else None,
+            path=self.path,
+            sha256=self.sha256,
+            size=len(self.content),
+            etag=self.etag,
+            last_modified=self.last_modified,
+            pins=len(self.pins),
+            filename=filename,
+        )
 
 
 def load_constraints(source: str, target: Target, session: requests.Session) -> Constraints:

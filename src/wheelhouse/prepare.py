@@ -1,13 +1,13 @@
-"""`wheelhouse prepare`: constraints -> resolution -> verified downloads -> lock and manifest.
+"""`wheelhouse prepare`: constraints -> resolution -> verified downloads -> locks and manifest.
 
-The pipeline overlaps its stages: the look-ahead (`sources.py`) fetches pages, downloads
-pinned files, reads their METADATA and builds sdists ahead of the resolver, which reads
-each wheel's METADATA from the file it will ship, so nothing is fetched twice.
+`prepare` reads as its phases: check the inputs, fetch the constraints, recognize a
+re-run with nothing to do, open the sources, plan each target, then write the folder and
+summarize. The sources overlap their work: the look-ahead (`sources.py`) fetches pages,
+downloads pinned files, reads their METADATA and builds sdists ahead of the resolver.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
@@ -17,25 +17,34 @@ import shutil
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from wheelhouse import __version__, airflow, net, rerun
+from wheelhouse import __version__, airflow, layout, net, rerun
 from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, Pin, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name, remove_partials, write_atomic
 from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
-from wheelhouse.manifest import LOCK, MANIFEST, FileEntry, dumps, lock_text, manifest_document
-from wheelhouse.manifest import read_manifest as read_previous
+from wheelhouse.lock import lock_text
+from wheelhouse.manifest import (
+    AirflowRecord,
+    FileEntry,
+    Manifest,
+    RerunRecord,
+    Role,
+    SdistOrigin,
+)
 from wheelhouse.report import PrepareProgress
 from wheelhouse.resolve import Resolution, ResolvedPin, resolve
 from wheelhouse.sdist import build_requires
@@ -54,7 +63,7 @@ class PrepareOptions:
     platforms: list[str] = field(default_factory=list)
     implementation: str = "cp"
     abis: tuple[str, ...] = ()
-    dest: Path = Path("docker-context-files")
+    dest: Path = layout.DEFAULT_DEST
     index_url: str = PYPI
     extra_index_urls: list[str] = field(default_factory=list)
     find_links: list[Path] = field(default_factory=list)
@@ -65,6 +74,137 @@ class PrepareOptions:
     uv_version: str | None = None
     keep_sdists: bool = False
     refresh: bool = False
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The options checked and expanded: what the phases work from."""
+
+    options: PrepareOptions
+    specs: list[str]
+    targets: list[Target]
+    index_urls: list[str]
+
+    @property
+    def dest(self) -> Path:
+        return self.options.dest
+
+    @property
+    def for_airflow(self) -> bool:
+        return airflow.is_airflow(self.specs)
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """How many files (and bytes) a run downloaded, reused and built."""
+
+    downloaded: int = 0
+    reused: int = 0
+    built: int = 0
+
+
+@dataclass(frozen=True)
+class PrepareSummary:
+    """What a finished run tells people (report.py) and machines (--json)."""
+
+    up_to_date: bool
+    dest: Path
+    targets: list[str]
+    files: list[FileEntry]
+    locks: dict[str, str]
+    constraints: list[str]
+    counts: FileCounts
+    sizes: FileCounts
+    seconds: float
+    warnings: list[str]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(entry.size for entry in self.files)
+
+    @property
+    def files_per_target(self) -> dict[str, int]:
+        return {name: sum(name in entry.targets for entry in self.files)
+                for name in self.targets}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "up_to_date": self.up_to_date,
+            "dest": str(self.dest),
+            "files": len(self.files),
+            "targets": self.targets,
+            "files_per_target": self.files_per_target,
+            "counts": dataclasses.asdict(self.counts),
+            "bytes": dataclasses.asdict(self.sizes) | {"total": self.total_bytes},
+            "lock": str(self.dest / layout.LOCK) if len(self.targets) == 1 else None,
+            "locks": {name: str(self.dest / lock) for name, lock in self.locks.items()},
+            "manifest": str(self.dest / layout.MANIFEST),
+            "constraints": [str(self.dest / name) for name in self.constraints],
+            "seconds": self.seconds,
+            "warnings": self.warnings,
+        }
+
+
+def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummary:
+    """Run the whole pipeline for every target."""
+    started = time.monotonic()
+    created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace(
+        "+00:00", "Z")
+    inputs = check_inputs(options)
+    dest = inputs.dest
+    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs)
+
+    progress.stage("fetching constraints")
+    constraints = _load_constraints(options.constraints, inputs.targets, session)
+
+    dest.mkdir(parents=True, exist_ok=True)
+    remove_partials(dest)
+    previous = _previous_manifest(dest)
+    progress.stage("checking what is already in the folder")
+    digest = rerun.inputs_digest(_rerun_inputs(inputs, constraints))
+    if not options.refresh and not (dest / layout.LEDGER).exists() and rerun.unchanged(
+            dest, previous, digest):
+        assert previous is not None
+        return _up_to_date(previous, inputs, time.monotonic() - started)
+    ours = (previous.owned() if previous else set()) | read_ledger(dest)
+
+    with open_sources(inputs, constraints, session, progress, ours) as opened:
+        plans = [plan_target(inputs, target, constraints, opened, progress)
+                 for target in inputs.targets]
+        _refuse_misfits(plans)
+
+    manifest, contents = _outputs(inputs, constraints, plans, created, digest)
+    # What an earlier run put here and this one does not need goes, then the old manifest:
+    # a run stopped from here on leaves no manifest rather than a lie.
+    layout.remove(dest, (ours | opened.downloader.written) - manifest.owned())
+    (dest / layout.MANIFEST).unlink(missing_ok=True)
+    (dest / layout.LEDGER).unlink(missing_ok=True)
+    for name, data in contents.items():
+        if "/" in name:
+            (dest / name).parent.mkdir(exist_ok=True)
+        write_atomic(dest / name, data)
+    manifest.write(dest)
+    return _summarize(manifest, inputs, opened.workshop.statuses, False,
+                      time.monotonic() - started)
+
+
+def check_inputs(options: PrepareOptions) -> Inputs:
+    """Every option checked before anything is fetched or written."""
+    specs = list(options.specs) + read_requirement_files(options.requirement_files)
+    if not specs:
+        raise InputError("nothing to prepare: give at least one requirement, e.g. "
+                         "wheelhouse prepare 'requests==2.32.3'.")
+    if options.jobs < 1:
+        raise InputError(f"--jobs {options.jobs}: give at least 1.")
+    for folder in options.find_links:
+        if not folder.is_dir():
+            raise InputError(f"--find-links {folder} is not a folder.")
+    targets = make_targets(options.pythons, options.platforms, options.implementation,
+                           options.abis)
+    if options.dest.exists() and not options.dest.is_dir():
+        raise InputError(f"--dest {options.dest} exists and is not a folder.")
+    return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls])
 
 
 def read_requirement_files(paths: list[Path]) -> list[str]:
@@ -86,243 +226,8 @@ def read_requirement_files(paths: list[Path]) -> list[str]:
     return specs
 
 
-def prepare(options: PrepareOptions, progress: PrepareProgress) -> dict[str, Any]:
-    """Run the whole pipeline for every target; return the summary the CLI prints."""
-    started = time.monotonic()
-    created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace(
-        "+00:00", "Z")
-    specs = list(options.specs) + read_requirement_files(options.requirement_files)
-    if not specs:
-        raise InputError("nothing to prepare: give at least one requirement, e.g. "
-                         "wheelhouse prepare 'requests==2.32.3'.")
-    if options.jobs < 1:
-        raise InputError(f"--jobs {options.jobs}: give at least 1.")
-    for folder in options.find_links:
-        if not folder.is_dir():
-            raise InputError(f"--find-links {folder} is not a folder.")
-    targets = make_targets(options.pythons, options.platforms, options.implementation,
-                           options.abis)
-    dest = options.dest
-    if dest.exists() and not dest.is_dir():
-        raise InputError(f"--dest {dest} exists and is not a folder.")
-    index_urls = [options.index_url, *options.extra_index_urls]
-    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs)
-
-    progress.stage("fetching constraints")
-    constraints = _load_constraints(options.constraints, targets, session)
-    for_airflow = airflow.is_airflow(specs)
-
-    dest.mkdir(parents=True, exist_ok=True)
-    remove_partials(dest)
-    previous = read_previous(dest)
-    progress.stage("checking what is already in the folder")
-    digest = rerun.inputs_digest(_inputs(options, specs, constraints, targets, index_urls))
-    if not options.refresh and not (dest / LEDGER).exists() and rerun.unchanged(
-            dest, previous, digest):
-        return _unchanged_summary(previous, dest, targets, constraints, started)
-    ours = _listed(previous) | _read_ledger(dest)
-    index = Index(session, index_urls, options.find_links, _pinned_versions(constraints, targets))
-    downloader = Downloader(session, dest, jobs=options.jobs, on_bytes=progress.bytes_done)
-    workshop = Workshop(downloader, build={
-        "cache": cache_root(options.cache_dir),
-        "index_urls": index_urls,
-        "find_links": options.find_links,
-    })
-    plans: list[TargetPlan] = []
-    try:
-        for target in targets:
-            pins = constraints[target.python].pins_for(target) if constraints else {}
-            roots = list(specs)
-            if for_airflow:
-                roots += airflow.image_requirements(set(pins), options.pip_version,
-                                                    options.uv_version)
-            sources = WheelhouseSources(index, workshop, target, pins, options.allow_build)
-            progress.stage(f"resolving for {target.name}")
-            resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
-            progress.stage(f"downloading for {target.name}")
-            run = Run(sources, dest, target, pins, options.allow_build)
-            entries = _collect(resolution.pins, run)
-            airflow_version = next((str(p.version) for p in resolution.pins
-                                    if p.name == airflow.AIRFLOW), None)
-            if airflow_version and airflow.builds_from_sdists(airflow_version):
-                progress.stage("adding the sdists Airflow 3.1+ builds")
-                entries += _image_sdists(resolution.pins, run)
-            if options.keep_sdists:
-                entries = _keep_sdists(entries, resolution.pins, run)
-            plans.append(TargetPlan(target, resolution, entries))
-        _refuse_misfits(plans)
-    except BaseException:
-        # Whole, verified files stay for the next run to reuse; the ledger lets it also
-        # remove those it does not need.
-        _write_ledger(dest, ours | downloader.written)
-        raise
-    finally:
-        index.close()
-        downloader.close()
-        workshop.close()
-    entries = _merge([entry for plan in plans for entry in plan.entries])
-
-    keep = {entry.filename for entry in entries}
-    for filename in (downloader.written | ours) - keep:
-        (dest / filename).unlink(missing_ok=True)
-    (dest / LEDGER).unlink(missing_ok=True)
-
-    warnings = [w for plan in plans for w in plan.resolution.warnings]
-    if for_airflow and not constraints:
-        warnings.append("Airflow's image reads its constraints from the folder "
-                        f"(constraints-{targets[0].python}.txt), and none were given: add "
-                        "--constraints, e.g. airflow:VERSION.")
-
-    # The old manifest goes first: a run stopped from here on leaves none rather than a lie.
-    (dest / MANIFEST).unlink(missing_ok=True)
-    written: dict[str, str] = {}  # every file written beside the wheels, with its sha256
-    constraints_names = _constraints_names(constraints)
-    for name, item in zip(constraints_names, (constraints or {}).values()):
-        _write(dest, name, item.content, written)
-    airflow_info = None
-    if for_airflow:
-        airflow_info = _write_airflow_files(dest, constraints, plans, written)
-    header = "wheelhouse prepare " + " ".join(specs)
-    locks = {}
-    for plan in plans:
-        name = LOCK if len(plans) == 1 else f"requirements.{plan.target.name}.lock.txt"
-        mine = [e for e in entries if plan.target.name in e.targets]
-        _write(dest, name, lock_text(mine, plan.target.name, header).encode(), written)
-        locks[plan.target.name] = name
-    constraints_info = None
-    if constraints:
-        first = targets[0].python
-        constraints_info = constraints[first].describe() | {"filename": f"constraints-{first}.txt"}
-    document = manifest_document(
-        tool_version=__version__,
-        created=created,
-        requirements=specs,
-        constraints=constraints_info,
-        targets=[target.describe() for target in targets],
-        index_urls=[net.redact(url) for url in index_urls],
-        find_links=[str(folder) for folder in options.find_links],
-        files=entries,
-        lock=LOCK if len(plans) == 1 else None,
-        locks=locks,
-        constraints_by_python={
-            python: item.describe() | {"filename": f"constraints-{python}.txt"}
-            for python, item in constraints.items()
-        } if constraints and len(constraints) > 1 else None,
-        airflow=airflow_info,
-        rerun=rerun.record(digest, written, warnings),
-    )
-    write_atomic(dest / MANIFEST, dumps(document).encode())
-    return _summary(
-        dest, [(e.filename, e.size, e.targets) for e in entries], targets, locks,
-        constraints_names, workshop.statuses, warnings, started, up_to_date=False,
-    )
-
-
-def _inputs(
-    options: PrepareOptions,
-    specs: list[str],
-    constraints: Mapping[str, Constraints],
-    targets: list[Target],
-    index_urls: list[str],
-) -> dict[str, Any]:
-    """Everything that decides the wheelhouse, for the re-run digest (rerun.py)."""
-    return {
-        "wheelhouse": __version__,
-        "requirements": specs,
-        "constraints": {python: [item.source, item.sha256]
-                        for python, item in (constraints or {}).items()},
-        "targets": [target.describe() for target in targets],
-        "index_urls": [net.redact(url) for url in index_urls],
-        "find_links": [[str(folder), rerun.folder_listing(folder)]
-                       for folder in options.find_links],
-        "allow_build": options.allow_build,
-        "keep_sdists": options.keep_sdists,
-        "pip_version": options.pip_version,
-        "uv_version": options.uv_version,
-    }
-
-
-def _unchanged_summary(
-    manifest: dict[str, Any], dest: Path, targets: list[Target],
-    constraints: Mapping[str, Constraints], started: float,
-) -> dict[str, Any]:
-    """The summary of a re-run that found the folder as the same inputs left it."""
-    files = [(f["filename"], f["size"], tuple(f.get("targets") or ())) for f in manifest["files"]]
-    return _summary(
-        dest, files, targets, manifest.get("locks") or {}, _constraints_names(constraints), {},
-        list(manifest["rerun"].get("warnings") or []), started, up_to_date=True,
-    )
-
-
-def _summary(
-    dest: Path,
-    files: list[tuple[str, int, tuple[str, ...]]],
-    targets: list[Target],
-    locks: dict[str, str],
-    constraints_names: list[str],
-    statuses: dict[str, str],
-    warnings: list[str],
-    started: float,
-    up_to_date: bool,
-) -> dict[str, Any]:
-    """What the CLI prints (and --json gives) for a finished run."""
-    keep = {filename for filename, _, _ in files}
-    unknown = sorted(
-        p.name for p in dest.iterdir()
-        if p.is_file() and p.name not in keep and not _ours(p.name, constraints_names, locks)
-    )
-    warnings = list(warnings)
-    if unknown:
-        warnings.append(
-            f"{dest} holds {len(unknown)} file(s) this run did not put there "
-            f"({', '.join(unknown[:3])}{'...' if len(unknown) > 3 else ''}); verify will "
-            "report them."
-        )
-    counts = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
-    for filename, size, _ in files:
-        bucket = counts[statuses.get(filename, "reused")]
-        bucket[0] += 1
-        bucket[1] += size
-    return {
-        "ok": True,
-        "up_to_date": up_to_date,
-        "dest": str(dest),
-        "files": len(files),
-        "targets": [target.name for target in targets],
-        "files_per_target": {target.name: sum(target.name in t for _, _, t in files)
-                             for target in targets},
-        "counts": {key: value[0] for key, value in counts.items()},
-        "bytes": {key: value[1] for key, value in counts.items()}
-        | {"total": sum(size for _, size, _ in files)},
-        "lock": str(dest / LOCK) if len(targets) == 1 else None,
-        "locks": {name: str(dest / lock) for name, lock in locks.items()},
-        "manifest": str(dest / MANIFEST),
-        "constraints": [str(dest / name) for name in constraints_names],
-        "seconds": round(time.monotonic() - started, 2),
-        "warnings": list(dict.fromkeys(warnings)),
-    }
-
-
-def _constraints_names(constraints: Mapping[str, Constraints] | None) -> list[str]:
-    return [f"constraints-{python}.txt" for python in (constraints or {})]
-
-
-def _write(dest: Path, name: str, data: bytes, written: dict[str, str]) -> None:
-    write_atomic(dest / name, data)
-    written[name] = hashlib.sha256(data).hexdigest()
-
-
-@dataclass
-class TargetPlan:
-    """One target's resolution and the files it needs."""
-
-    target: Target
-    resolution: Resolution
-    entries: list[FileEntry]
-
-
 def _load_constraints(
-    source: str | None, targets: list[Target], session
+    source: str | None, targets: list[Target], session: requests.Session
 ) -> dict[str, Constraints]:
     """Constraints per target Python: one file for all, or Airflow's file for each Python."""
     if not source:
@@ -336,6 +241,97 @@ def _load_constraints(
             continue
         found[target.python] = load_constraints(source, target, session)
     return found
+
+
+def _previous_manifest(dest: Path) -> Manifest | None:
+    """The manifest an earlier run left, when it can be read: prepare rewrites it anyway."""
+    with suppress(InputError):
+        return Manifest.load(dest)
+    return None
+
+
+def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dict[str, Any]:
+    """Everything that decides the wheelhouse, for the re-run digest (rerun.py)."""
+    options = inputs.options
+    return {
+        "wheelhouse": __version__,
+        "requirements": inputs.specs,
+        "constraints": {python: [item.source, item.sha256]
+                        for python, item in constraints.items()},
+        "targets": [target.describe() for target in inputs.targets],
+        "index_urls": [net.redact(url) for url in inputs.index_urls],
+        "find_links": [[str(folder), rerun.folder_listing(folder)]
+                       for folder in options.find_links],
+        "allow_build": options.allow_build,
+        "keep_sdists": options.keep_sdists,
+        "pip_version": options.pip_version,
+        "uv_version": options.uv_version,
+    }
+
+
+# -- sources ------------------------------------------------------------------------------
+
+
+def read_ledger(dest: Path) -> set[str]:
+    """Files an earlier, failed run fetched: ours to reuse or remove."""
+    try:
+        names = json.loads((dest / layout.LEDGER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    if not isinstance(names, list):
+        return set()
+    return {name for name in names if layout.is_written_name(name)}
+
+
+def _write_ledger(dest: Path, names: set[str]) -> None:
+    if names:
+        with suppress(OSError):
+            write_atomic(dest / layout.LEDGER, json.dumps(sorted(names)).encode())
+
+
+@dataclass(frozen=True)
+class OpenSources:
+    """The index, the downloads and the builds, shared by every target."""
+
+    index: Index
+    downloader: Downloader
+    workshop: Workshop
+
+    def close(self) -> None:
+        self.index.close()
+        self.workshop.close()
+        self.downloader.close()
+
+
+@contextmanager
+def open_sources(
+    inputs: Inputs, constraints: Mapping[str, Constraints], session: requests.Session,
+    progress: PrepareProgress, ours: set[str],
+) -> Iterator[OpenSources]:
+    """Open the index, the downloads and the builds for a run.
+
+    On the way out every download and build is stopped and waited for *before* a failed run
+    writes its ledger, so a file that finished meanwhile is listed, not left as a stranger.
+    """
+    options = inputs.options
+    index = Index(session, inputs.index_urls, options.find_links,
+                  _pinned_versions(constraints, inputs.targets))
+    downloader = Downloader(session, inputs.dest, jobs=options.jobs, on_bytes=progress.bytes_done)
+    workshop = Workshop(downloader, build={
+        "cache": cache_root(options.cache_dir),
+        "index_urls": inputs.index_urls,
+        "find_links": options.find_links,
+    })
+    opened = OpenSources(index, downloader, workshop)
+    try:
+        yield opened
+    except BaseException:
+        opened.close()
+        # Whole, verified files stay for the next run to reuse; the ledger lets it also
+        # remove those it does not need.
+        _write_ledger(inputs.dest, ours | downloader.written)
+        raise
+    opened.close()
 
 
 def _pinned_versions(
@@ -356,62 +352,16 @@ def _pinned_versions(
     return {name: versions for name, versions in found.items() if name not in unparsable}
 
 
-def _merge(entries: list[FileEntry]) -> list[FileEntry]:
-    """One entry per file, serving the union of the targets (and parents) that need it."""
-    merged: dict[str, FileEntry] = {}
-    for entry in entries:
-        seen = merged.get(entry.filename)
-        if seen is None:
-            merged[entry.filename] = entry
-            continue
-        merged[entry.filename] = dataclasses.replace(
-            seen,
-            targets=tuple(sorted(set(seen.targets) | set(entry.targets))),
-            required_by=tuple(sorted(set(seen.required_by) | set(entry.required_by))),
-            extras=tuple(sorted(set(seen.extras) | set(entry.extras))),
-        )
-    return sorted(merged.values(), key=lambda e: e.filename)
+# -- one target ---------------------------------------------------------------------------
 
 
-def _refuse_misfits(plans: list[TargetPlan]) -> None:
-    """A wheel built here that does not fit a target: name every package and target at once."""
-    misfits = [
-        f"{entry.sdist['filename']} built {entry.filename}, which does not fit "
-        f"{plan.target.name}"
-        for plan in plans for entry in plan.entries
-        if entry.kind == "built-wheel" and plan.target.rank(_parsed_tags(entry.filename)) is None
-    ]
-    if misfits:
-        raise InputError(
-            f"{len(misfits)} package(s) cannot be served: " + "; ".join(misfits)
-            + " (only a pure wheel built here serves another target; --keep-sdists ships the "
-            "sdists for the image to build instead)."
-        )
+@dataclass
+class TargetPlan:
+    """One target's resolution and the files it needs."""
 
-
-def _write_airflow_files(
-    dest: Path, constraints: Mapping[str, Constraints], plans: list[TargetPlan],
-    written: dict[str, str],
-) -> dict[str, Any]:
-    """pip.conf that keeps the image's pip offline, and the constraints where the image looks."""
-    _write(dest, "pip.conf", airflow.PIP_CONF.encode(), written)
-    versions = {pin.name: str(pin.version) for pin in plans[0].resolution.pins}
-    info: dict[str, Any] = {
-        "version": versions[airflow.AIRFLOW],
-        "pip_conf": "pip.conf",
-        "image_tools": {name: versions.get(name) for name in airflow.IMAGE_TOOLS},
-        "constraints_mode": None,
-        "constraints_files": [],
-    }
-    for python, item in constraints.items():
-        mode = airflow.constraints_file_mode(item.url or item.source, item.airflow_mode)
-        folder = dest / f"constraints-{python}"
-        folder.mkdir(exist_ok=True)
-        name = f"{folder.name}/{mode}-{python}.txt"
-        _write(dest, name, item.content, written)
-        info["constraints_mode"] = mode
-        info["constraints_files"] += [f"constraints-{python}.txt", name]
-    return info
+    target: Target
+    resolution: Resolution
+    entries: list[FileEntry]
 
 
 @dataclass
@@ -423,6 +373,49 @@ class Run:
     target: Target
     pins: Mapping[str, Pin]
     allow_build: bool
+
+
+def plan_target(
+    inputs: Inputs, target: Target, constraints: Mapping[str, Constraints],
+    opened: OpenSources, progress: PrepareProgress,
+) -> TargetPlan:
+    """Resolve for one target and wait for every file it needs."""
+    options = inputs.options
+    pins = constraints[target.python].pins_for(target) if constraints else {}
+    roots = list(inputs.specs)
+    if inputs.for_airflow:
+        roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
+    sources = WheelhouseSources(opened.index, opened.workshop, target, pins,
+                                options.allow_build)
+    progress.stage(f"resolving for {target.name}")
+    resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
+    progress.stage(f"downloading for {target.name}")
+    run = Run(sources, inputs.dest, target, pins, options.allow_build)
+    entries = _collect(resolution.pins, run)
+    airflow_version = next((str(p.version) for p in resolution.pins
+                            if p.name == airflow.AIRFLOW), None)
+    if airflow_version and airflow.builds_from_sdists(airflow_version):
+        progress.stage("adding the sdists Airflow 3.1+ builds")
+        entries += _image_sdists(resolution.pins, run)
+    if options.keep_sdists:
+        entries = _keep_sdists(entries, resolution.pins, run)
+    return TargetPlan(target, resolution, entries)
+
+
+def _refuse_misfits(plans: list[TargetPlan]) -> None:
+    """A wheel built here that does not fit a target: name every package and target at once."""
+    misfits = [
+        f"{entry.sdist.filename} built {entry.filename}, which does not fit "
+        f"{plan.target.name}"
+        for plan in plans for entry in plan.entries
+        if entry.sdist is not None and plan.target.rank(_parsed_tags(entry.filename)) is None
+    ]
+    if misfits:
+        raise InputError(
+            f"{len(misfits)} package(s) cannot be served: " + "; ".join(misfits)
+            + " (only a pure wheel built here serves another target; --keep-sdists ships the "
+            "sdists for the image to build instead)."
+        )
 
 
 def _image_sdists(main: list[ResolvedPin], run: Run) -> list[FileEntry]:
@@ -444,7 +437,7 @@ def _keep_sdists(entries: list[FileEntry], main: list[ResolvedPin], run: Run) ->
 
 
 def _ship_sdists(
-    wanted: list[ResolvedPin], main: list[ResolvedPin], run: Run, role: str, why: str | None
+    wanted: list[ResolvedPin], main: list[ResolvedPin], run: Run, role: Role, why: str | None
 ) -> list[FileEntry]:
     """The sdists of `wanted`, and wheels of their build requirements for the target.
 
@@ -501,40 +494,28 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
     for pin in pins:
         local = futures[pin.name].result()
         metadata = sources.metadata(pin.file)
-        common = {
-            "name": pin.name,
-            "version": str(pin.version),
-            "requires_python": metadata.requires_python,
-            "license": metadata.license,
-            "required_by": pin.required_by,
-            "extras": pin.extras,
-            "index": pin.file.index,
-            "yanked": pin.file.yanked,
-            "targets": (target.name,),
-        }
+        described = FileEntry(
+            filename=pin.file.filename, name=pin.name, version=str(pin.version),
+            sha256=local.sha256, size=local.size, url=net.redact(pin.file.url),
+            index_sha256=pin.file.sha256, kind="wheel", tags=(),
+            requires_python=metadata.requires_python, license=metadata.license,
+            required_by=pin.required_by, extras=pin.extras, index=pin.file.index,
+            yanked=pin.file.yanked, targets=(target.name,),
+        )
         if pin.file.is_wheel:
-            entries.append(FileEntry(
-                filename=pin.file.filename, sha256=local.sha256, size=local.size,
-                url=net.redact(pin.file.url), index_sha256=pin.file.sha256, kind="wheel",
-                tags=_tags(pin.file.filename), **common,
-            ))
+            entries.append(dataclasses.replace(described, tags=_tags(pin.file.filename)))
             statuses.setdefault(pin.file.filename, "reused" if local.reused else "downloaded")
-        else:
-            built = sources.workshop.built[pin.file.filename]
-            wheel, sha256, size = _place(built.wheel, dest)
-            entries.append(FileEntry(
-                filename=wheel.name, sha256=sha256, size=size, url=net.redact(pin.file.url),
-                index_sha256=pin.file.sha256, kind="built-wheel", tags=_tags(wheel.name),
-                sdist={
-                    "filename": pin.file.filename,
-                    "sha256": built.sdist_sha256,
-                    "index_sha256": pin.file.sha256,
-                    "size": built.sdist_size,
-                    "url": net.redact(pin.file.url),
-                },
-                **common,
-            ))
-            statuses[wheel.name] = "built"
+            continue
+        built = sources.workshop.built[pin.file.filename]
+        wheel, sha256, size = _place(built.wheel, dest)
+        entries.append(dataclasses.replace(
+            described, filename=wheel.name, sha256=sha256, size=size, kind="built-wheel",
+            tags=_tags(wheel.name),
+            sdist=SdistOrigin(filename=pin.file.filename, sha256=built.sdist_sha256,
+                              index_sha256=pin.file.sha256, size=built.sdist_size,
+                              url=net.redact(pin.file.url)),
+        ))
+        statuses[wheel.name] = "built"
     return entries
 
 
@@ -561,32 +542,133 @@ def _parsed_tags(filename: str) -> frozenset[Tag]:
     return parse_wheel_filename(filename)[3]
 
 
-LEDGER = ".wheelhouse-fetched.json"
+# -- outputs ------------------------------------------------------------------------------
 
 
-def _read_ledger(dest: Path) -> set[str]:
-    """Files an earlier, failed run fetched: ours to reuse or remove."""
-    try:
-        names = json.loads((dest / LEDGER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    return {n for n in names if isinstance(n, str) and "/" not in n} if isinstance(
-        names, list) else set()
+def _outputs(
+    inputs: Inputs, constraints: Mapping[str, Constraints], plans: list[TargetPlan],
+    created: str, digest: str,
+) -> tuple[Manifest, dict[str, bytes]]:
+    """The manifest, and every file written beside the distributions (name -> bytes)."""
+    entries = _merge([entry for plan in plans for entry in plan.entries])
+    contents: dict[str, bytes] = {}
+    for python, item in constraints.items():
+        contents[layout.constraints_name(python)] = item.content
+    airflow_record = None
+    if inputs.for_airflow:
+        airflow_record = _airflow_files(constraints, plans, contents)
+    header = "wheelhouse prepare " + " ".join(inputs.specs)
+    several = len(plans) > 1
+    locks = {}
+    for plan in plans:
+        name = layout.lock_name(plan.target.name, several)
+        mine = [e for e in entries if plan.target.name in e.targets]
+        contents[name] = lock_text(mine, plan.target.name, header, name).encode()
+        locks[plan.target.name] = name
+    warnings = [w for plan in plans for w in plan.resolution.warnings]
+    if inputs.for_airflow and not constraints:
+        warnings.append("Airflow's image reads its constraints from the folder "
+                        f"({layout.constraints_name(inputs.targets[0].python)}), and none were "
+                        "given: add --constraints, e.g. airflow:VERSION.")
+    first = inputs.targets[0].python
+    manifest = Manifest(
+        tool_version=__version__,
+        created=created,
+        requirements=tuple(inputs.specs),
+        constraints=constraints[first].record(layout.constraints_name(first))
+        if constraints else None,
+        targets=tuple(inputs.targets),
+        index_urls=tuple(net.redact(url) for url in inputs.index_urls),
+        find_links=tuple(str(folder) for folder in inputs.options.find_links),
+        files=tuple(entries),
+        lock=None if several else layout.LOCK,
+        locks=locks,
+        constraints_by_python={
+            python: item.record(layout.constraints_name(python))
+            for python, item in constraints.items()
+        } if len(constraints) > 1 else None,
+        airflow=airflow_record,
+        rerun=RerunRecord(
+            inputs_sha256=digest,
+            files_sha256={name: hashlib.sha256(data).hexdigest()
+                          for name, data in contents.items()},
+            warnings=tuple(warnings),
+        ),
+    )
+    return manifest, contents
 
 
-def _write_ledger(dest: Path, names: set[str]) -> None:
-    if not names:
-        return
-    with contextlib.suppress(OSError):
-        write_atomic(dest / LEDGER, json.dumps(sorted(names)).encode())
+def _merge(entries: list[FileEntry]) -> list[FileEntry]:
+    """One entry per file, serving the union of the targets (and parents) that need it."""
+    merged: dict[str, FileEntry] = {}
+    for entry in entries:
+        seen = merged.get(entry.filename)
+        if seen is None:
+            merged[entry.filename] = entry
+            continue
+        merged[entry.filename] = dataclasses.replace(
+            seen,
+            targets=tuple(sorted(set(seen.targets) | set(entry.targets))),
+            required_by=tuple(sorted(set(seen.required_by) | set(entry.required_by))),
+            extras=tuple(sorted(set(seen.extras) | set(entry.extras))),
+        )
+    return sorted(merged.values(), key=lambda e: e.filename)
 
 
-def _listed(manifest: dict[str, Any] | None) -> set[str]:
-    if not manifest:
-        return set()
-    return {f.get("filename") for f in manifest.get("files", []) if isinstance(f, dict)} - {None}
+def _airflow_files(
+    constraints: Mapping[str, Constraints], plans: list[TargetPlan], contents: dict[str, bytes]
+) -> AirflowRecord:
+    """pip.conf that keeps the image's pip offline, and the constraints where the image looks."""
+    contents[layout.PIP_CONF] = airflow.PIP_CONF.encode()
+    versions = {pin.name: str(pin.version) for pin in plans[0].resolution.pins}
+    mode = None
+    files: list[str] = []
+    for python, item in constraints.items():
+        mode = airflow.constraints_file_mode(item.url or item.source, item.airflow_mode)
+        name = layout.image_constraints_name(python, mode)
+        contents[name] = item.content
+        files += [layout.constraints_name(python), name]
+    return AirflowRecord(
+        version=versions[airflow.AIRFLOW],
+        pip_conf=layout.PIP_CONF,
+        image_tools={name: versions.get(name) for name in airflow.IMAGE_TOOLS},
+        constraints_mode=mode,
+        constraints_files=tuple(files),
+    )
 
 
-def _ours(filename: str, constraints_names: list[str], locks: dict[str, str]) -> bool:
-    known = {MANIFEST, LOCK, "pip.conf", *constraints_names, *locks.values()}
-    return filename in known or filename.lower().startswith("readme")
+# -- summary ------------------------------------------------------------------------------
+
+
+def _up_to_date(previous: Manifest, inputs: Inputs, seconds: float) -> PrepareSummary:
+    """The summary of a re-run that found the folder as the same inputs left it."""
+    return _summarize(previous, inputs, {}, True, seconds)
+
+
+def _summarize(
+    manifest: Manifest, inputs: Inputs, statuses: Mapping[str, str], up_to_date: bool,
+    seconds: float,
+) -> PrepareSummary:
+    warnings = list(manifest.rerun.warnings) if manifest.rerun else []
+    strangers = layout.unexpected(inputs.dest, manifest.accounted())
+    if strangers:
+        shown = ", ".join(strangers[:3]) + ("..." if len(strangers) > 3 else "")
+        warnings.append(f"{inputs.dest} holds {len(strangers)} file(s) this run did not put "
+                        f"there ({shown}); verify will report them.")
+    counts: dict[str, list[int]] = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
+    for entry in manifest.files:
+        bucket = counts[statuses.get(entry.filename, "reused")]
+        bucket[0] += 1
+        bucket[1] += entry.size
+    return PrepareSummary(
+        up_to_date=up_to_date,
+        dest=inputs.dest,
+        targets=[target.name for target in inputs.targets],
+        files=list(manifest.files),
+        locks=dict(manifest.locks),
+        constraints=sorted(set(manifest.constraints_files().values())),
+        counts=FileCounts(**{key: value[0] for key, value in counts.items()}),
+        sizes=FileCounts(**{key: value[1] for key, value in counts.items()}),
+        seconds=round(seconds, 2),
+        warnings=list(dict.fromkeys(warnings)),
+    )

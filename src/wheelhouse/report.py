@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resolvelib import BaseReporter
 from rich.console import Console
@@ -20,6 +20,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+
+from wheelhouse.layout import MANIFEST
+
+if TYPE_CHECKING:
+    from wheelhouse.prepare import PrepareSummary
+    from wheelhouse.verify import Report
 
 stderr = Console(stderr=True, highlight=False)
 
@@ -85,34 +91,33 @@ def print_json(document: Any) -> None:
     sys.stdout.write(json.dumps(document, indent=2, sort_keys=True) + "\n")
 
 
-def print_prepare_summary(summary: dict[str, Any]) -> None:
+def print_prepare_summary(summary: PrepareSummary) -> None:
     """The people's view of a finished prepare: a line per kind, then where things are."""
     console = Console(highlight=False, soft_wrap=True)
-    if summary.get("up_to_date"):
+    total = f"{summary.total_bytes / 1e6:.1f} MB"
+    targets = ", ".join(summary.targets)
+    if summary.up_to_date:
         console.print(
-            f"Up to date: {summary['files']} files ({summary['bytes']['total'] / 1e6:.1f} MB) "
-            f"for {', '.join(summary['targets'])} in {summary['dest']}, intact and prepared "
-            f"from the same inputs; nothing fetched ({summary['seconds']:.1f} s; --refresh "
-            "asks the index again)."
+            f"Up to date: {len(summary.files)} files ({total}) for {targets} in "
+            f"{summary.dest}, intact and prepared from the same inputs; nothing fetched "
+            f"({summary.seconds:.1f} s; --refresh asks the index again)."
         )
         return
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("files")
     table.add_column("count", justify="right")
     table.add_column("MB", justify="right")
-    for label, key in (("downloaded", "downloaded"), ("reused", "reused"), ("built", "built")):
-        count, size = summary["counts"][key], summary["bytes"][key]
+    for label in ("downloaded", "reused", "built"):
+        count, size = getattr(summary.counts, label), getattr(summary.sizes, label)
         table.add_row(label, str(count), f"{size / 1e6:.1f}")
     console.print(table)
-    console.print(
-        f"Prepared {summary['files']} files ({summary['bytes']['total'] / 1e6:.1f} MB) for "
-        f"{', '.join(summary['targets'])} in {summary['dest']} "
-        f"({summary['seconds']:.1f} s)."
-    )
-    for target, lock in summary["locks"].items():
-        shown = f"{lock} ({summary['files_per_target'][target]} files for {target})"
+    console.print(f"Prepared {len(summary.files)} files ({total}) for {targets} in "
+                  f"{summary.dest} ({summary.seconds:.1f} s).")
+    per_target = summary.files_per_target
+    for target, lock in summary.locks.items():
+        shown = f"{summary.dest / lock} ({per_target[target]} files for {target})"
         console.print(f"  lock:     {shown}")
-    console.print(f"  manifest: {summary['manifest']}")
+    console.print(f"  manifest: {summary.dest / MANIFEST}")
 
 
 class HashProgress:
@@ -146,7 +151,7 @@ class HashProgress:
             self._progress.advance(self._task, size)
 
 
-def print_verify(result) -> None:
+def print_verify(result: Report) -> None:
     """Findings as a table, then a one-line verdict."""
     console = Console(highlight=False, soft_wrap=True)
     if result.findings:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from wheelhouse.files import file_sha256
+from wheelhouse.manifest import Manifest
 
 # hashlib releases the GIL on large buffers: threads hash on every core.
 HASH_WORKERS = 4
@@ -41,25 +42,15 @@ def folder_listing(folder: Path) -> list[tuple[str, int, int]]:
     return found
 
 
-def record(digest: str, written: Mapping[str, str], warnings: list[str]) -> dict[str, Any]:
-    """The manifest's `rerun` section."""
-    return {"inputs_sha256": digest, "files_sha256": dict(sorted(written.items())),
-            "warnings": list(warnings)}
-
-
-def unchanged(dest: Path, manifest: Mapping[str, Any] | None, digest: str) -> bool:
+def unchanged(dest: Path, manifest: Manifest | None, digest: str) -> bool:
     """True when `manifest` was written for these inputs and every file it names is intact."""
-    section = (manifest or {}).get("rerun")
-    if not isinstance(section, dict) or section.get("inputs_sha256") != digest:
+    if manifest is None or manifest.problems or manifest.rerun is None or \
+            manifest.rerun.inputs_sha256 != digest:
         return False
-    expected: dict[str, tuple[str, int | None]] = {}
-    try:
-        for entry in manifest["files"]:  # type: ignore[index]
-            expected[entry["filename"]] = (entry["sha256"], entry["size"])
-        for name, sha256 in section["files_sha256"].items():
-            expected[name] = (sha256, None)
-    except (KeyError, TypeError, AttributeError):
-        return False
+    expected: dict[str, tuple[str, int | None]] = {
+        entry.filename: (entry.sha256, entry.size) for entry in manifest.files}
+    for name, sha256 in manifest.rerun.files_sha256.items():
+        expected[name] = (sha256, None)
     for name, (_, size) in expected.items():
         path = dest / name
         if not path.is_file() or (size is not None and path.stat().st_size != size):

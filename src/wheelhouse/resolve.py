@@ -11,25 +11,24 @@ it becomes an *unservable* candidate, so that one run can name every such projec
 
 from __future__ import annotations
 
-import contextlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Protocol
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as Spec
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
 from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from wheelhouse.constraints import Pin
 from wheelhouse.errors import InputError
 from wheelhouse.index import IndexFile, ProjectNotFound
-from wheelhouse.target import Target
+from wheelhouse.selection import choose_file, dependencies, exact_versions
+from wheelhouse.target import MarkerError, Target
 from wheelhouse.wheelfile import Metadata
 
 PYTHON = "<python>"
@@ -113,8 +112,11 @@ def parse_specs(specs: Sequence[str], target: Target) -> tuple[list[Requirement]
         if spec.url:
             raise InputError(f"{text!r}: direct URL requirements are not supported; name a "
                              "version on the index instead.")
-        if spec.marker is not None and not target.holds(spec.marker):
-            continue
+        try:
+            if spec.marker is not None and not target.judge(spec.marker):
+                continue
+        except MarkerError as exc:
+            raise InputError(f"{text!r}: the marker {exc}.") from None
         for requirement in expand(spec, text):
             requirements.append(requirement)
             roots.setdefault(requirement.identifier, text)
@@ -128,40 +130,6 @@ def expand(spec: Spec, parent: str) -> list[Requirement]:
     for extra in sorted({canonicalize_name(e) for e in spec.extras}):
         found.append(Requirement(identifier_of(name, extra), name, extra, spec.specifier, parent))
     return found
-
-
-def choose_file(
-    files: Iterable[IndexFile], target: Target, pinned_exactly: bool, allow_build: bool
-) -> tuple[IndexFile | None, str]:
-    """The best file of one version for the target, or None and the reason in words."""
-    files = list(files)
-    python = Version(target.python_full_version)
-    usable = [
-        f for f in files
-        if (pinned_exactly or not f.yanked)
-        and (f.requires_python is None or f.requires_python.contains(python, prereleases=True))
-    ]
-    ranked = [(rank, f.filename, f) for f in usable if f.is_wheel
-              and (rank := target.rank(f.tags)) is not None]
-    if ranked:
-        return min(ranked, key=lambda item: item[:2])[2], ""
-    sdists = sorted((f for f in usable if f.kind == "sdist"),
-                    key=lambda f: f.preference)
-    if sdists and allow_build:
-        return sdists[0], ""
-    if not usable:
-        if files and all(f.yanked for f in files):
-            return None, "every file of it is yanked (pin it exactly to accept that)"
-        needs = sorted({str(f.requires_python) for f in files if f.requires_python})
-        return None, f"it requires Python {' or '.join(needs)}, not {target.python_full_version}"
-    wheels = sorted(f.filename for f in usable if f.is_wheel)
-    reason = f"no wheel fits {target.name}"
-    if wheels:
-        shown = ", ".join(wheels[:3]) + (f" and {len(wheels) - 3} more" if len(wheels) > 3 else "")
-        reason += f" (it has {shown})"
-    if sdists:
-        reason += "; there is only an sdist, and --no-build forbids building it"
-    return None, reason
 
 
 class Provider(AbstractProvider):
@@ -295,41 +263,6 @@ class Provider(AbstractProvider):
     def _warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
-
-
-def dependencies(
-    metadata: Metadata, target: Target, extra: str | None
-) -> tuple[list[Spec], list[str]]:
-    """The Requires-Dist that apply to the target (with `extra` requested), and invalid lines."""
-    specs: list[Spec] = []
-    invalid: list[str] = []
-    for line in metadata.requires_dist:
-        spec = _requirement(line)
-        if spec is None:
-            invalid.append(line)
-        elif target.applies(spec.marker, extra or ""):
-            specs.append(spec)
-    return specs, invalid
-
-
-@lru_cache(maxsize=16384)
-def _requirement(line: str) -> Spec | None:
-    """Parsed once: a project's lines are read for it and again for each of its extras."""
-    try:
-        return Spec(line)
-    except InvalidRequirement:
-        return None
-
-
-def exact_versions(specifiers: Iterable[SpecifierSet]) -> set[Version]:
-    """Versions pinned with == or === (which may admit a yanked file, PEP 592)."""
-    found = set()
-    for specifier in specifiers:
-        for spec in specifier:
-            if spec.operator in ("==", "===") and not spec.version.endswith(".*"):
-                with contextlib.suppress(InvalidVersion):
-                    found.add(Version(spec.version))
-    return found
 
 
 def resolve(

@@ -27,15 +27,8 @@ from wheelhouse.constraints import Pin
 from wheelhouse.download import Downloader, LocalFile
 from wheelhouse.errors import InputError
 from wheelhouse.index import Index, IndexFile, parse_version
-from wheelhouse.resolve import (
-    PYTHON,
-    Requirement,
-    choose_file,
-    dependencies,
-    exact_versions,
-    expand,
-    identifier_of,
-)
+from wheelhouse.resolve import PYTHON, Requirement, expand, identifier_of
+from wheelhouse.selection import choose_file, dependencies, exact_versions
 from wheelhouse.target import Target
 from wheelhouse.wheelfile import Metadata, read_metadata
 

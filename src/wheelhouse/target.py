@@ -45,6 +45,10 @@ _MACOSX = re.compile(r"^macosx_(\d+)_(\d+)_(.+)$")
 _LEGACY_GLIBC = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 
 
+class MarkerError(ValueError):
+    """A marker that cannot be evaluated on a target; the caller names where it was read."""
+
+
 @dataclass(frozen=True)
 class Target:
     """One interpreter on one platform, as a wheel installer there would see it."""
@@ -104,11 +108,20 @@ class Target:
         env["extra"] = extra
         return env
 
-    def holds(self, marker: Marker, extra: str = "") -> bool:
-        """Whether an environment marker is true on the target; one it cannot judge is not."""
+    def judge(self, marker: Marker, extra: str = "") -> bool:
+        """Whether an environment marker is true on the target; MarkerError when it cannot
+        be told (a comparison packaging cannot make, such as `python_version ~= "3"`)."""
         try:
             return marker.evaluate(self.environment(extra))
-        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName) as exc:
+            raise MarkerError(f"{marker} cannot be evaluated for {self.name} ({exc})") from None
+
+    def holds(self, marker: Marker, extra: str = "") -> bool:
+        """`judge` for metadata read from an index: a marker it cannot judge does not hold,
+        as pip skips such a requirement."""
+        try:
+            return self.judge(marker, extra)
+        except MarkerError:
             return False
 
     def applies(self, marker: Marker | None, extra: str = "") -> bool:
@@ -288,6 +301,18 @@ def make_targets(
     abis: tuple[str, ...] = (),
 ) -> list[Target]:
     """Every (python, platform) the user named: their product; the host fills what is left."""
-    found = [make_target(python, platform, implementation, abis)
-             for python in (pythons or [None]) for platform in (platforms or [None])]
-    return list(dict.fromkeys(found))
+    found = list(dict.fromkeys(
+        make_target(python, platform, implementation, abis)
+        for python in (pythons or [None]) for platform in (platforms or [None])))
+    by_name: dict[str, Target] = {}
+    for target in found:
+        other = by_name.setdefault(target.name, target)
+        if other is not target:
+            # One lock and one constraints file per target name: two Pythons of one minor
+            # version would overwrite each other's.
+            raise InputError(
+                f"--python {other.requested} and --python {target.requested} are both "
+                f"{target.name} (markers would see {other.python_full_version} and "
+                f"{target.python_full_version}), and a wheelhouse holds one lock per target: "
+                "give one of them.")
+    return found

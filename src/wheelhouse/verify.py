@@ -4,36 +4,40 @@ It trusts nothing in the folder it can check: every file is hashed, every wheel'
 re-verified member by member, METADATA is read from the wheel itself, and the dependency
 closure is walked again for each target. It never opens a network connection.
 
-Each check returns findings; a finding names the check, the file or project, what was
-expected and what was found.
+The checks are a list (`CHECKS`), each named as the README names it and each a function
+of one `Folder`: what was read from the folder once. A finding names the check, the file or
+project, what was expected and what was found.
 """
 
 from __future__ import annotations
 
 import configparser
+import copy
 import dataclasses
 import os
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse import airflow
+from wheelhouse import airflow, layout
 from wheelhouse.constraints import Constraints, parse_constraints
 from wheelhouse.errors import InputError
 from wheelhouse.index import parse_filename, parse_version
-from wheelhouse.manifest import KINDS, LOCK, MANIFEST, load_manifest, parse_lock
-from wheelhouse.target import Target, make_target, target_from_description
+from wheelhouse.lock import locked_pins, parse_lock
+from wheelhouse.manifest import FileEntry, Manifest
+from wheelhouse.selection import dependencies
+from wheelhouse.target import Target, make_target, make_targets
 from wheelhouse.wheelfile import Inspection, Metadata, inspect_file
-
-ALLOWED_NAMES = {MANIFEST, LOCK, "pip.conf"}
-_HEX = set("0123456789abcdef")
 
 
 @dataclass(frozen=True)
@@ -58,7 +62,7 @@ class Dist:
     version: Version
     kind: str
     metadata: Metadata | None = None
-    tags: frozenset = frozenset()
+    tags: frozenset[Tag] = frozenset()
 
 
 @dataclass
@@ -84,6 +88,68 @@ class Report:
         }
 
 
+@dataclass
+class Folder:
+    """Everything the checks read, read once: the manifest, the targets, every file."""
+
+    path: Path
+    manifest: Manifest | None
+    targets: list[Target]
+    specs: list[str]
+    present: list[Path]
+    inspections: dict[str, Inspection]
+    constraints_file: Path | None = None
+
+    @cached_property
+    def entries(self) -> dict[str, FileEntry]:
+        return {e.filename: e for e in self.manifest.files} if self.manifest else {}
+
+    @cached_property
+    def dists(self) -> list[Dist]:
+        found = []
+        for filename, inspection in sorted(self.inspections.items()):
+            parsed = parse_filename(filename)
+            assert parsed is not None  # only distribution files are inspected
+            name, version, kind, tags = parsed
+            found.append(Dist(filename, name, version, kind, inspection.metadata, tags))
+        return found
+
+    @cached_property
+    def by_name(self) -> dict[str, list[Dist]]:
+        return _by_name(self.dists)
+
+    @property
+    def for_airflow(self) -> bool:
+        return bool(self.manifest and self.manifest.airflow) or airflow.is_airflow(self.specs)
+
+    def constraints(self, target: Target) -> Constraints | None:
+        """--constraints, else the folder's copy for the target's Python."""
+        if self.constraints_file is not None:
+            path = self.constraints_file
+        else:
+            names = self.manifest.constraints_files() if self.manifest else {}
+            name = names.get(target.python) or layout.constraints_name(target.python)
+            path = self.path / name
+            if not path.is_file():
+                return None
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read constraints file {path}: {exc.strerror}.") from None
+        return Constraints(str(path), content, path=str(path),
+                           pins=parse_constraints(content, path.name))
+
+
+@dataclass(frozen=True)
+class Check:
+    """One of verify's checks: the names its findings carry, and when it runs."""
+
+    names: tuple[str, ...]
+    run: Callable[[Folder], list[Finding]]
+    needs_manifest: bool = False
+    applies: Callable[[Folder], bool] = lambda folder: True
+
+
 def verify(
     folder: Path,
     requirements: list[str] | None = None,
@@ -94,55 +160,52 @@ def verify(
     on_file: Callable[[int], None] | None = None,
 ) -> Report:
     """Run every check that the folder (and the flags) make possible."""
+    context = read_folder(folder, requirements, constraints_file, pythons, platforms, jobs,
+                          on_file)
+    report = Report(targets=[t.name for t in context.targets])
+    for check in CHECKS:
+        if (context.manifest is None and check.needs_manifest) or not check.applies(context):
+            continue
+        report.findings += check.run(context)
+    report.findings = list(dict.fromkeys(report.findings))
+    report.checked["files"] = len(context.inspections)
+    report.checked["bytes"] = sum(i.size for i in context.inspections.values())
+    report.checked["wheels"] = sum(1 for name in context.inspections if name.endswith(".whl"))
+    report.checked["targets"] = len(context.targets)
+    report.checked["projects"] = len(context.by_name)
+    for target in context.targets:
+        constraints = context.constraints(target)
+        if constraints is not None:
+            report.checked["constraints_pins"] += len(constraints.pins)
+    if context.for_airflow:
+        report.checked["airflow"] = 1
+    return report
+
+
+def read_folder(
+    folder: Path,
+    requirements: list[str] | None = None,
+    constraints_file: Path | None = None,
+    pythons: list[str] | None = None,
+    platforms: list[str] | None = None,
+    jobs: int | None = None,
+    on_file: Callable[[int], None] | None = None,
+) -> Folder:
+    """Read the folder once: the manifest (validated), the targets, every file inspected."""
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder.")
-    report = Report()
-    manifest = load_manifest(folder)
-    targets = _targets(manifest, pythons, platforms)
-    report.targets = [t.name for t in targets]
-    specs = list(requirements or []) or (list(manifest.get("requirements", [])) if manifest else [])
-
-    entries: dict[str, dict[str, Any]] = {}
-    if manifest is not None:
-        report.findings += check_manifest_schema(manifest)
-        entries = {e["filename"]: e for e in manifest["files"]
-                   if isinstance(e, dict) and isinstance(e.get("filename"), str)}
-
+    manifest = Manifest.load(folder)
+    if pythons or platforms:
+        targets = make_targets(pythons or [], platforms or [])
+    elif manifest is not None and manifest.targets:
+        targets = list(manifest.targets)
+    else:
+        targets = [make_target()]
+    specs = list(requirements or []) or (list(manifest.requirements) if manifest else [])
     present = sorted(folder.iterdir())
     dist_paths = [p for p in present if p.is_file() and parse_filename(p.name) is not None]
     inspections = {i.filename: i for i in inspect_all(dist_paths, jobs, on_file)}
-    report.checked["files"] = len(inspections)
-    report.checked["bytes"] = sum(i.size for i in inspections.values())
-    report.checked["wheels"] = sum(1 for name in inspections if name.endswith(".whl"))
-
-    constraints_name = _constraints_name(manifest)
-    if manifest is not None:
-        report.findings += check_listed_files(folder, entries, inspections)
-        known = {constraints_name, *(manifest.get("locks") or {}).values()} - {None}
-        report.findings += check_unlisted(present, entries, known)
-    for inspection in inspections.values():
-        for check, message in inspection.problems:
-            report.findings.append(Finding(check, message, file=inspection.filename,
-                                           project=_project(inspection.filename)))
-    dists = _dists(inspections)
-    report.findings += check_metadata_matches_filename(dists)
-    report.findings += check_tags(dists, targets, entries)
-    report.checked["targets"] = len(targets)
-
-    for target in targets:
-        constraints = _constraints(folder, constraints_file, constraints_name, target)
-        if constraints is not None:
-            report.findings += check_constraints(dists, constraints, target)
-            report.checked["constraints_pins"] += len(constraints.pins)
-        report.findings += check_closure(dists, specs, target)
-    if manifest is not None:
-        report.findings += check_locks(folder, manifest, entries, targets)
-    if (manifest is not None and manifest.get("airflow")) or airflow.is_airflow(specs):
-        report.findings += check_airflow(folder, manifest, dists, targets)
-        report.checked["airflow"] = 1
-    report.checked["projects"] = len({d.name for d in dists})
-    report.findings = _unique(report.findings)
-    return report
+    return Folder(folder, manifest, targets, specs, present, inspections, constraints_file)
 
 
 def inspect_all(
@@ -166,111 +229,83 @@ def inspect_all(
             yield result
 
 
-def check_manifest_schema(manifest: dict[str, Any]) -> list[Finding]:
-    """Check 1: every key a reader relies on is there, with the right type."""
-    findings = []
-    for key, kind in (("tool", dict), ("created", str), ("requirements", list),
-                      ("targets", list), ("index_urls", list)):
-        if not isinstance(manifest.get(key), kind):
-            findings.append(Finding("manifest", f"the manifest's {key!r} is missing or not a "
-                                    f"{kind.__name__}.", file=MANIFEST, expected=kind.__name__,
-                                    found=type(manifest.get(key)).__name__))
-    for number, entry in enumerate(manifest["files"]):
-        if not isinstance(entry, dict):
-            findings.append(Finding("manifest", f"files[{number}] is not an object.",
-                                    file=MANIFEST))
-            continue
-        label = entry.get("filename") if isinstance(entry.get("filename"), str) else \
-            f"files[{number}]"
-        for key, kind in (("filename", str), ("name", str), ("version", str), ("sha256", str),
-                          ("size", int), ("kind", str)):
-            if not isinstance(entry.get(key), kind):
-                findings.append(Finding("manifest", f"{label}: {key!r} is missing or not a "
-                                        f"{kind.__name__}.", file=label,
-                                        expected=kind.__name__,
-                                        found=type(entry.get(key)).__name__))
-        sha = entry.get("sha256")
-        if isinstance(sha, str) and (len(sha) != 64 or not set(sha) <= _HEX):
-            findings.append(Finding("manifest", f"{label}: sha256 is not 64 hex digits.",
-                                    file=label, found=sha))
-        if isinstance(entry.get("kind"), str) and entry["kind"] not in KINDS:
-            findings.append(Finding("manifest", f"{label}: unknown kind {entry['kind']!r}.",
-                                    file=label, expected="|".join(KINDS), found=entry["kind"]))
-    return findings
+# -- the checks, in the README's order ----------------------------------------------------
 
 
-def check_listed_files(
-    folder: Path, entries: dict[str, dict[str, Any]], inspections: dict[str, Inspection]
-) -> list[Finding]:
-    """Check 2: every listed file is there, with its size and sha256, and the index agrees."""
+def check_manifest(folder: Folder) -> list[Finding]:
+    """`manifest`: every key a reader relies on is there, with the right type."""
+    assert folder.manifest is not None
+    return [Finding("manifest", p.message, file=p.file, expected=p.expected, found=p.found)
+            for p in folder.manifest.problems]
+
+
+def check_listed_files(folder: Folder) -> list[Finding]:
+    """`missing`, `size`, `sha256`, `index-digest`: every listed file is there, intact, and
+    what the index published."""
     findings = []
-    for filename, entry in sorted(entries.items()):
-        project = entry.get("name")
-        seen = inspections.get(filename)
+    for filename, entry in sorted(folder.entries.items()):
+        project = entry.name
+        seen = folder.inspections.get(filename)
         if seen is None:
             findings.append(Finding("missing", f"{filename} is listed in the manifest but is "
                                     "not in the folder.", file=filename, project=project,
                                     expected="present", found="absent"))
             continue
-        if entry.get("size") != seen.size:
+        if entry.size != seen.size:
             findings.append(Finding("size", f"{filename} is {seen.size} bytes; the manifest "
-                                    f"says {entry.get('size')}.", file=filename, project=project,
-                                    expected=str(entry.get("size")), found=str(seen.size)))
-        if entry.get("sha256") != seen.sha256:
+                                    f"says {entry.size}.", file=filename, project=project,
+                                    expected=str(entry.size), found=str(seen.size)))
+        if entry.sha256 != seen.sha256:
             findings.append(Finding("sha256", f"{filename} does not have the sha256 the "
                                     "manifest lists: it was changed.", file=filename,
-                                    project=project, expected=entry.get("sha256"),
+                                    project=project, expected=entry.sha256,
                                     found=seen.sha256))
-        index_sha = entry.get("index_sha256")
-        if entry.get("kind") == "built-wheel":
-            sdist = entry.get("sdist") or {}
-            sdist_seen = inspections.get(sdist.get("filename", ""))
-            if sdist_seen is not None and index_sha and sdist_seen.sha256 != index_sha:
-                findings.append(Finding("index-digest", f"{sdist['filename']} (the sdist "
-                                        f"{filename} was built from) differs from the index's "
-                                        "digest.", file=sdist["filename"], project=project,
-                                        expected=index_sha, found=sdist_seen.sha256))
-        elif index_sha is None:
-            findings.append(Finding("index-digest", f"{filename} has no index-published "
-                                    "digest to check against.", file=filename,
-                                    project=project, expected="an index sha256", found="none"))
-        elif index_sha != seen.sha256:
-            findings.append(Finding("index-digest", f"{filename} differs from the digest the "
-                                    "index published.", file=filename, project=project,
-                                    expected=index_sha, found=seen.sha256))
+        findings += _index_digest(entry, seen, folder.inspections)
     return findings
 
 
-def check_unlisted(
-    present: list[Path], entries: dict[str, dict[str, Any]], known: set[str]
-) -> list[Finding]:
-    """Check 2b: nothing is in the folder that the manifest does not account for."""
+def _index_digest(entry: FileEntry, seen: Inspection,
+                  inspections: dict[str, Inspection]) -> list[Finding]:
+    filename, project, index_sha = entry.filename, entry.name, entry.index_sha256
+    if entry.kind == "built-wheel":
+        sdist = entry.sdist
+        sdist_seen = inspections.get(sdist.filename) if sdist else None
+        if sdist and sdist_seen is not None and index_sha and sdist_seen.sha256 != index_sha:
+            return [Finding("index-digest", f"{sdist.filename} (the sdist {filename} was "
+                            "built from) differs from the index's digest.", file=sdist.filename,
+                            project=project, expected=index_sha, found=sdist_seen.sha256)]
+        return []
+    if index_sha is None:
+        return [Finding("index-digest", f"{filename} has no index-published digest to check "
+                        "against.", file=filename, project=project,
+                        expected="an index sha256", found="none")]
+    if index_sha != seen.sha256:
+        return [Finding("index-digest", f"{filename} differs from the digest the index "
+                        "published.", file=filename, project=project, expected=index_sha,
+                        found=seen.sha256)]
+    return []
+
+
+def check_unlisted(folder: Folder) -> list[Finding]:
+    """`unlisted`: nothing is in the folder that the manifest does not account for."""
+    assert folder.manifest is not None
+    return [Finding("unlisted", f"{name} is in the folder but not in the manifest.",
+                    file=name, project=_project(name), expected="absent", found="present")
+            for name in layout.unexpected(folder.path, folder.manifest.accounted())]
+
+
+def check_wheels(folder: Folder) -> list[Finding]:
+    """`zip`, `record`, `member-path`, and a METADATA that cannot be read."""
+    return [Finding(check, message, file=inspection.filename,
+                    project=_project(inspection.filename))
+            for inspection in folder.inspections.values()
+            for check, message in inspection.problems]
+
+
+def check_metadata(folder: Folder) -> list[Finding]:
+    """`metadata`: a wheel is what its name says it is."""
     findings = []
-    sdists = {(e.get("sdist") or {}).get("filename") for e in entries.values()}
-    for path in present:
-        name = path.name
-        if name in entries or name in sdists or name in known or _allowed(path):
-            continue
-        findings.append(Finding("unlisted", f"{name} is in the folder but not in the "
-                                "manifest.", file=name, project=_project(name),
-                                expected="absent", found="present"))
-    return findings
-
-
-def _allowed(path: Path) -> bool:
-    """The manifest, lock, pip.conf, READMEs and constraints (files, or Airflow's folders)."""
-    name, lower = path.name, path.name.lower()
-    if path.is_dir():
-        return lower.startswith("constraints-") and all(
-            child.is_file() and child.suffix == ".txt" for child in path.iterdir())
-    return (name in ALLOWED_NAMES or lower.startswith("readme")
-            or (lower.startswith("constraints") and lower.endswith(".txt")))
-
-
-def check_metadata_matches_filename(dists: list[Dist]) -> list[Finding]:
-    """Check 4: a wheel is what its name says it is."""
-    findings = []
-    for dist in dists:
+    for dist in folder.dists:
         meta = dist.metadata
         if meta is None:
             continue
@@ -286,16 +321,15 @@ def check_metadata_matches_filename(dists: list[Dist]) -> list[Finding]:
     return findings
 
 
-def check_tags(
-    dists: list[Dist], targets: list[Target], entries: dict[str, dict[str, Any]]
-) -> list[Finding]:
-    """Check 5: every wheel fits at least one target (the ones the manifest says it serves)."""
+def check_tags(folder: Folder) -> list[Finding]:
+    """`tags`: every wheel fits at least one target (the ones the manifest says it serves)."""
     findings = []
-    for dist in dists:
+    for dist in folder.dists:
         if dist.kind == "sdist":
             continue
-        wanted = set(entries.get(dist.filename, {}).get("targets") or ())
-        scope = [t for t in targets if t.name in wanted] or targets
+        entry = folder.entries.get(dist.filename)
+        wanted = set(entry.targets) if entry else set()
+        scope = [t for t in folder.targets if t.name in wanted] or folder.targets
         if not any(t.rank(dist.tags) is not None for t in scope):
             findings.append(Finding("tags", f"{dist.filename} fits none of the targets "
                                     f"({', '.join(t.name for t in scope)}).",
@@ -305,26 +339,35 @@ def check_tags(
     return findings
 
 
-def check_constraints(dists: list[Dist], constraints: Constraints, target: Target) -> list[Finding]:
-    """Check 6: a project the constraints pin is present only at the pinned version."""
+def check_constraints(folder: Folder) -> list[Finding]:
+    """`constraints`: a project the constraints pin is present only at the pinned version."""
     findings = []
-    by_name = _by_name(dists)
-    for name, pin in sorted(constraints.pins_for(target).items()):
-        for dist in by_name.get(name, []):
-            if dist.version != parse_version(pin.version):
-                findings.append(Finding("constraints", f"{dist.filename} is {name} "
-                                        f"{dist.version}, but the constraints pin "
-                                        f"{name}=={pin.version} (line {pin.line}).",
-                                        file=dist.filename, project=name,
-                                        expected=f"=={pin.version}", found=str(dist.version),
-                                        target=target.name))
+    for target in folder.targets:
+        constraints = folder.constraints(target)
+        if constraints is None:
+            continue
+        for name, pin in sorted(constraints.pins_for(target).items()):
+            for dist in folder.by_name.get(name, []):
+                if dist.version != parse_version(pin.version):
+                    findings.append(Finding(
+                        "constraints", f"{dist.filename} is {name} {dist.version}, but the "
+                        f"constraints pin {name}=={pin.version} (line {pin.line}).",
+                        file=dist.filename, project=name, expected=f"=={pin.version}",
+                        found=str(dist.version), target=target.name))
     return findings
 
 
-def check_closure(dists: list[Dist], specs: list[str], target: Target) -> list[Finding]:
-    """Check 7: every requirement reached from the roots is served by a file for the target."""
+def check_closure(folder: Folder) -> list[Finding]:
+    """`closure`, `requires-python`: for each target, every requirement reached from the
+    roots is served by a file in the folder."""
+    return [finding for target in folder.targets
+            for finding in closure_findings(folder.dists, folder.specs, target)]
+
+
+def closure_findings(dists: list[Dist], specs: list[str], target: Target) -> list[Finding]:
+    """The closure walk for one target, with the resolver's rule for what a dist needs."""
     findings: list[Finding] = []
-    usable = defaultdict(list)
+    usable: dict[str, list[Dist]] = defaultdict(list)
     for dist in dists:
         if dist.kind == "sdist" or target.rank(dist.tags) is not None:
             usable[dist.name].append(dist)
@@ -339,7 +382,6 @@ def check_closure(dists: list[Dist], specs: list[str], target: Target) -> list[F
             findings.append(Finding("closure", f"{text!r} is not a valid requirement.",
                                     expected="a requirement", found=text, target=target.name))
     seen: set[tuple[str, str]] = set()
-    python = Version(target.python_full_version)
     while queue:
         requirement, who = queue.pop()
         if requirement.marker is not None and not target.holds(requirement.marker):
@@ -354,27 +396,27 @@ def check_closure(dists: list[Dist], specs: list[str], target: Target) -> list[F
         meta = dist.metadata
         if meta is None:
             continue  # an sdist: what it needs is known only once it is built
-        extras = ("",) + tuple(sorted(canonicalize_name(e) for e in requirement.extras))
-        for extra in extras:
+        for extra in ("", *sorted(canonicalize_name(e) for e in requirement.extras)):
             if (name, extra) in seen:
                 continue
             seen.add((name, extra))
             if extra == "" and meta.requires_python:
-                findings += _requires_python(dist, meta.requires_python, python, target)
+                findings += _requires_python(dist, meta.requires_python, target)
             parent = f"{name}[{extra}] {dist.version}" if extra else f"{name} {dist.version}"
-            for line in meta.requires_dist:
-                try:
-                    needed = Requirement(line)
-                except InvalidRequirement:
-                    continue
-                if not target.applies(needed.marker, extra):
-                    continue
-                needed.marker = None
-                queue.append((needed, parent))
+            needs, _ = dependencies(meta, target, extra or None)
+            queue += [(_unmarked(need), parent) for need in needs]
     return findings
 
 
-def _missing(requirement, who, name, present, usable, target) -> Finding:
+def _unmarked(requirement: Requirement) -> Requirement:
+    """A requirement whose marker was judged already (with its extra): a copy without it."""
+    found = copy.copy(requirement)
+    found.marker = None
+    return found
+
+
+def _missing(requirement: Requirement, who: str, name: str, present: dict[str, list[Dist]],
+             usable: dict[str, list[Dist]], target: Target) -> Finding:
     found = present.get(name, [])
     if not found:
         message = (f"{name} is missing for {target.name}: {who} requires {requirement}, and "
@@ -394,11 +436,9 @@ def _missing(requirement, who, name, present, usable, target) -> Finding:
                    expected=str(requirement.specifier), found=versions, target=target.name)
 
 
-def _requires_python(dist: Dist, text: str, python: Version, target: Target) -> list[Finding]:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
+def _requires_python(dist: Dist, text: str, target: Target) -> list[Finding]:
     try:
-        if SpecifierSet(text).contains(python, prereleases=True):
+        if SpecifierSet(text).contains(Version(target.python_full_version), prereleases=True):
             return []
     except InvalidSpecifier:
         return []
@@ -408,39 +448,35 @@ def _requires_python(dist: Dist, text: str, python: Version, target: Target) -> 
                     target=target.name)]
 
 
-def check_locks(
-    folder: Path, manifest: dict[str, Any], entries: dict[str, dict[str, Any]],
-    targets: list[Target],
-) -> list[Finding]:
-    """Check 8 for every lock the manifest names (one per target, or the one lock)."""
-    locks = manifest.get("locks") or {}
-    if not isinstance(locks, dict) or not locks:
-        return check_lock(folder, LOCK, entries.values())
+def check_locks(folder: Folder) -> list[Finding]:
+    """`lock`: every lock the manifest names pins exactly its target's files, same hashes."""
+    manifest = folder.manifest
+    assert manifest is not None
+    locks = manifest.lock_names()
+    if not locks:
+        return [Finding("lock", "the manifest names no lock.", file=layout.MANIFEST,
+                        expected="a lock", found="none")]
     findings = []
     for target_name, lock in sorted(locks.items()):
-        mine = [e for e in entries.values() if target_name in (e.get("targets") or ())]
-        findings += [dataclasses.replace(f, target=target_name)
-                     for f in check_lock(folder, str(lock), mine)]
+        mine = manifest.entries_for(target_name) if target_name else list(manifest.files)
+        findings += [dataclasses.replace(f, target=target_name or None)
+                     for f in lock_findings(folder.path, lock, mine)]
     return findings
 
 
-def check_lock(folder: Path, lock: str, entries: Iterable[dict[str, Any]]) -> list[Finding]:
-    """Check 8: a lock pins exactly the manifest's files, with the same hashes."""
+def lock_findings(folder: Path, lock: str, entries: Iterable[FileEntry]) -> list[Finding]:
+    """One lock against the manifest entries it should pin."""
     path = folder / lock
-    if not path.exists():
+    if not path.is_file():
         return [Finding("lock", f"{lock} is missing.", file=lock, expected="present",
                         found="absent")]
     locked = parse_lock(path.read_text(encoding="utf-8", errors="replace"))
-    listed: dict[str, tuple[str, set[str]]] = {}
-    for entry in entries:
-        if isinstance(entry.get("name"), str) and entry.get("role", "install") == "install":
-            version, hashes = listed.get(entry["name"], (entry.get("version"), set()))
-            hashes.add(entry.get("sha256"))
-            listed[entry["name"]] = (version, hashes)
+    listed = locked_pins(entries)
     findings = []
     for name in sorted(set(locked) | set(listed)):
         want, have = listed.get(name), locked.get(name)
         if have is None:
+            assert want is not None
             findings.append(Finding("lock", f"{name} is in the manifest but not in {lock}.",
                                     file=lock, project=name, expected=f"{name}=={want[0]}",
                                     found="absent"))
@@ -448,7 +484,7 @@ def check_lock(folder: Path, lock: str, entries: Iterable[dict[str, Any]]) -> li
             findings.append(Finding("lock", f"{lock} pins {name}=={have[0]}, which the "
                                     "manifest does not list.", file=lock, project=name,
                                     expected="absent", found=f"{name}=={have[0]}"))
-        elif parse_version(str(want[0])) != parse_version(have[0]) or want[1] != have[1]:
+        elif parse_version(want[0]) != parse_version(have[0]) or want[1] != have[1]:
             findings.append(Finding("lock", f"{lock} pins {name} differently from the "
                                     "manifest.", file=lock, project=name,
                                     expected=f"{want[0]} {sorted(want[1])}",
@@ -456,33 +492,29 @@ def check_lock(folder: Path, lock: str, entries: Iterable[dict[str, Any]]) -> li
     return findings
 
 
-def check_airflow(
-    folder: Path, manifest: dict[str, Any] | None, dists: list[Dist], targets: list[Target]
-) -> list[Finding]:
-    """Check 9: what Airflow's image needs to build with no index at all."""
+def check_airflow(folder: Folder) -> list[Finding]:
+    """`airflow`: what Airflow's image needs to build with no index at all."""
     findings = []
-    present = {d.name for d in dists}
+    present = set(folder.by_name)
     for name in (airflow.AIRFLOW, *airflow.IMAGE_TOOLS):
         if name not in present:
             findings.append(Finding("airflow", f"{name} is not in the folder, and the Airflow "
                                     "image installs it during the build.", project=name,
                                     expected="present", found="absent"))
-    source = None
-    if manifest is not None and isinstance(manifest.get("constraints"), dict):
-        info = manifest["constraints"]
-        source = info.get("url") or info.get("path") or info.get("source")
-    for target in targets:
-        python = airflow.constraints_python(str(source)) if source else None
+    record = folder.manifest.constraints if folder.manifest else None
+    source = (record.url or record.path or record.source) if record else None
+    for target in folder.targets:
+        python = airflow.constraints_python(source) if source else None
         if python is not None and python != target.python:
             findings.append(Finding("airflow", f"the constraints are for Python {python}, the "
-                                    f"target is {target.python}.", file=str(source),
+                                    f"target is {target.python}.", file=source,
                                     expected=target.python, found=python, target=target.name))
-        if not (folder / f"constraints-{target.python}.txt").exists():
-            findings.append(Finding("airflow", f"constraints-{target.python}.txt, which the "
-                                    "build arguments name, is not in the folder.",
-                                    file=f"constraints-{target.python}.txt", expected="present",
+        name = layout.constraints_name(target.python)
+        if not (folder.path / name).exists():
+            findings.append(Finding("airflow", f"{name}, which the build arguments name, is "
+                                    "not in the folder.", file=name, expected="present",
                                     found="absent", target=target.name))
-    findings += _check_pip_conf(folder / "pip.conf")
+    findings += _check_pip_conf(folder.path / layout.PIP_CONF)
     return findings
 
 
@@ -496,7 +528,7 @@ def _check_pip_conf(path: Path) -> list[Finding]:
         parser.read_string(path.read_text(encoding="utf-8"))
     except (configparser.Error, UnicodeDecodeError) as exc:
         return [Finding("airflow", f"pip.conf cannot be parsed ({exc}).", file="pip.conf")]
-    section = parser["global"] if parser.has_section("global") else {}
+    section = dict(parser["global"]) if parser.has_section("global") else {}
     findings = []
     no_index = str(section.get("no-index", "")).strip().lower()
     if no_index not in ("true", "yes", "1", "on"):
@@ -512,49 +544,23 @@ def _check_pip_conf(path: Path) -> list[Finding]:
     return findings
 
 
-def _targets(manifest, pythons, platforms) -> list[Target]:
-    if pythons or platforms:
-        return [make_target(python, platform)
-                for python in (pythons or [None]) for platform in (platforms or [None])]
-    if manifest is not None and manifest.get("targets"):
-        return [target_from_description(t) for t in manifest["targets"]]
-    return [make_target()]
-
-
-def _constraints_name(manifest) -> str | None:
-    if manifest is None or not isinstance(manifest.get("constraints"), dict):
-        return None
-    return manifest["constraints"].get("filename")
-
-
-def _constraints(folder, constraints_file, constraints_name, target) -> Constraints | None:
-    """--constraints, else the folder's constraints-<PY>.txt for the target, else the manifest's."""
-    if constraints_file is not None:
-        path = constraints_file
-    elif (folder / f"constraints-{target.python}.txt").exists():
-        path = folder / f"constraints-{target.python}.txt"
-    elif constraints_name:
-        path = folder / constraints_name
-    else:
-        return None
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read constraints file {path}: {exc.strerror}.") from None
-    return Constraints(str(path), content, path=str(path), pins=parse_constraints(content,
-                                                                                  path.name))
-
-
-def _dists(inspections: dict[str, Inspection]) -> list[Dist]:
-    dists = []
-    for filename, inspection in sorted(inspections.items()):
-        name, version, kind, tags = parse_filename(filename)
-        dists.append(Dist(filename, name, version, kind, inspection.metadata, tags))
-    return dists
+CHECKS: tuple[Check, ...] = (
+    Check(("manifest",), check_manifest, needs_manifest=True),
+    Check(("missing", "size", "sha256", "index-digest"), check_listed_files,
+          needs_manifest=True),
+    Check(("unlisted",), check_unlisted, needs_manifest=True),
+    Check(("zip", "record", "member-path"), check_wheels),
+    Check(("metadata",), check_metadata),
+    Check(("tags",), check_tags),
+    Check(("constraints",), check_constraints),
+    Check(("closure", "requires-python"), check_closure),
+    Check(("lock",), check_locks, needs_manifest=True),
+    Check(("airflow",), check_airflow, applies=lambda folder: folder.for_airflow),
+)
 
 
 def _by_name(dists: Iterable[Dist]) -> dict[str, list[Dist]]:
-    found = defaultdict(list)
+    found: dict[str, list[Dist]] = defaultdict(list)
     for dist in dists:
         found[dist.name].append(dist)
     return found
@@ -563,7 +569,3 @@ def _by_name(dists: Iterable[Dist]) -> dict[str, list[Dist]]:
 def _project(filename: str) -> str | None:
     parsed = parse_filename(filename)
     return parsed[0] if parsed is not None else None
-
-
-def _unique(findings: list[Finding]) -> list[Finding]:
-    return list(dict.fromkeys(findings))

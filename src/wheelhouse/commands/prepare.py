@@ -1,0 +1,144 @@
+"""`wheelhouse prepare`: its options and its run (the pipeline is wheelhouse.prepare)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from wheelhouse import layout, report
+from wheelhouse.commands.options import add_output_options
+from wheelhouse.errors import EXIT_OK
+from wheelhouse.index import PYPI
+
+NAME = "prepare"
+
+PREPARE_HELP = """\
+Resolve requirements (extras included) under a constraints file into a pinned set of
+wheels for each target Python and platform, download them into DEST with every sha256
+checked against the index's published digest, and write a hashed lock per target and a
+manifest.
+
+Markers and Requires-Python are evaluated for the target, never for this machine.
+"""
+
+PREPARE_EPILOG = """\
+examples:
+  wheelhouse prepare "apache-airflow[celery,postgres]==2.10.3" \\
+      --constraints airflow:2.10.3 --python 3.11 --platform manylinux_2_28_x86_64
+  wheelhouse prepare "pytest==8.3.5" --python 3.10 --dest wheels --json
+
+DEST then holds the files, constraints-<PY>.txt (the constraints as downloaded),
+requirements.lock.txt (several targets: requirements.<target>.lock.txt) and
+wheelhouse.json. Install it offline with:
+  pip install --no-index --find-links DEST --require-hashes -r DEST/requirements.lock.txt
+
+Running prepare again reuses every file whose sha256 still matches. When the inputs
+(requirements, constraints, targets, indexes, options) are those DEST was prepared from and
+every file is intact, it only hashes DEST and says it is up to date; --refresh resolves
+against the index again.
+
+exit codes: 0 done; 2 bad input (spec, constraints line, unknown package, no file for
+the target); 3 network or index failure (unreachable, HTTP error, digest mismatch).
+"""
+
+
+def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        NAME,
+        help="resolve, download and verify a wheelhouse for a target",
+        description=PREPARE_HELP,
+        epilog=PREPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("specs", nargs="*", metavar="SPEC",
+                        help='a requirement, extras included: "apache-airflow[celery]==2.10.3"')
+    parser.add_argument("-r", "--requirement", action="append", default=[], type=Path,
+                        metavar="FILE", help="read more SPECs from FILE, one a line")
+    parser.add_argument("-c", "--constraints", metavar="SRC",
+                        help="an http(s) URL, a local file, or airflow:VERSION[:MODE] "
+                             "(MODE: constraints, no-providers, source-providers)")
+    target = parser.add_argument_group("target (default: this machine)")
+    target.add_argument("--python", action="append", default=[], metavar="X.Y",
+                        help="target Python, e.g. 3.11 (markers see 3.11.0) or 3.11.4; "
+                             "repeatable")
+    target.add_argument("--platform", action="append", default=[], metavar="TAG",
+                        help="a wheel platform tag (manylinux_2_28_x86_64, win_amd64, "
+                             "macosx_11_0_arm64) or a Docker platform (linux/amd64, "
+                             "linux/arm64); older compatible tags of its family are accepted "
+                             "too; repeatable. The targets are every --python with every "
+                             "--platform")
+    target.add_argument("--implementation", default="cp", choices=("cp", "pp"),
+                        help="Python implementation (default: cp)")
+    target.add_argument("--abi", action="append", default=[], metavar="ABI",
+                        help="accept this ABI too (e.g. cp313t); repeatable")
+    parser.add_argument("--dest", type=Path, default=layout.DEFAULT_DEST,
+                        help="the wheelhouse folder (default: docker-context-files)")
+    sources = parser.add_argument_group("sources (pip's own configuration is never read)")
+    sources.add_argument("--index-url", default=PYPI, metavar="URL",
+                         help=f"the Simple API to use (default: {PYPI})")
+    sources.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
+                         help="another Simple API; repeatable")
+    sources.add_argument("--find-links", action="append", default=[], type=Path, metavar="DIR",
+                         help="a folder of wheels and sdists to use too; repeatable")
+    parser.add_argument("--keep-sdists", action="store_true",
+                        help="where a wheel built here from an sdist does not fit a target, "
+                             "ship the sdist and wheels of its build requirements instead, "
+                             "for the target (or the image) to build")
+    parser.add_argument("--no-build", action="store_true",
+                        help="refuse to build wheels from sdists (default: build when no "
+                             "wheel fits the target)")
+    image = parser.add_argument_group("Airflow image (when SPEC includes apache-airflow)")
+    image.add_argument("--pip-version", metavar="V",
+                       help="the pip wheel to ship for the image (default: the newest that "
+                            "supports the target Python)")
+    image.add_argument("--uv-version", metavar="V",
+                       help="the uv wheel to ship when the constraints do not pin uv")
+    parser.add_argument("--refresh", action="store_true",
+                        help="resolve against the index even when DEST is intact and was "
+                             "prepared from the same inputs (by default such a re-run is done "
+                             "in the time it takes to hash DEST, without the network); use it "
+                             "to pick up a newer pip, a yank, or a new release of a "
+                             "dependency the constraints do not pin")
+    parser.add_argument("--jobs", type=int, default=8, metavar="N",
+                        help="parallel downloads (default: 8; index pages are fetched "
+                             "24 at a time)")
+    parser.add_argument("--cache-dir", type=Path, metavar="DIR",
+                        help="where built wheels are cached (default: "
+                             "$XDG_CACHE_HOME/wheelhouse)")
+    add_output_options(parser)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    from wheelhouse.prepare import PrepareOptions, prepare
+
+
+    options = PrepareOptions(
+        specs=args.specs,
+        requirement_files=args.requirement,
+        constraints=args.constraints,
+        pythons=args.python,
+        platforms=args.platform,
+        implementation=args.implementation,
+        abis=tuple(args.abi),
+        dest=args.dest,
+        index_url=args.index_url,
+        extra_index_urls=args.extra_index_url,
+        find_links=args.find_links,
+        jobs=args.jobs,
+        allow_build=not args.no_build,
+        cache_dir=args.cache_dir,
+        pip_version=args.pip_version,
+        uv_version=args.uv_version,
+        keep_sdists=args.keep_sdists,
+        refresh=args.refresh,
+    )
+    with report.PrepareProgress() as progress:
+        summary = prepare(options, progress)
+    for message in summary.warnings:
+        report.warn(message)
+    if args.json:
+        report.print_json(summary.to_json())
+    else:
+        report.print_prepare_summary(summary)
+    return EXIT_OK

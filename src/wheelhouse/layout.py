@@ -1,0 +1,90 @@
+"""The wheelhouse folder: every name this tool writes, and which files may be in it.
+
+One module owns these rules so that prepare (what it prunes, what it warns about) and verify
+(what it reports as `unlisted`) cannot disagree. Names read back from a manifest or a ledger
+are someone else's data: `is_plain_name` and `is_written_name` are what keeps them inside
+the folder.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+MANIFEST = "wheelhouse.json"
+LOCK = "requirements.lock.txt"
+# Files a failed run fetched (whole and verified), for the next run to reuse or remove.
+LEDGER = ".wheelhouse-fetched.json"
+PIP_CONF = "pip.conf"
+DEFAULT_DEST = Path("docker-context-files")
+
+_PYTHON = r"\d+\.\d+"
+_IMAGE_FOLDER = re.compile(rf"^constraints-{_PYTHON}$")
+
+
+def constraints_name(python: str) -> str:
+    """The constraints as downloaded, named the way Airflow's build arguments name them."""
+    return f"constraints-{python}.txt"
+
+
+def image_constraints_name(python: str, mode: str) -> str:
+    """Where Airflow's image looks first: `constraints-3.11/constraints-3.11.txt`."""
+    return f"constraints-{python}/{mode}-{python}.txt"
+
+
+def lock_name(target_name: str, several: bool) -> str:
+    """One target: the lock. Several: one lock per target, as pip needs one consistent set."""
+    return f"requirements.{target_name}.lock.txt" if several else LOCK
+
+
+def is_plain_name(name: object) -> bool:
+    """A file name that stays in the folder it is joined to: no separator, no `..`."""
+    return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
+            and "\\" not in name and "\x00" not in name and not re.match(r"^[A-Za-z]:", name))
+
+
+def is_written_name(name: object) -> bool:
+    """A file prepare writes beside the wheels: a plain name, or the image's constraints
+    folder and a plain name inside it."""
+    if is_plain_name(name):
+        return True
+    if not isinstance(name, str) or name.count("/") != 1:
+        return False
+    folder, file = name.split("/")
+    return bool(_IMAGE_FOLDER.match(folder)) and is_plain_name(file)
+
+
+def is_readme(name: str) -> bool:
+    return name.lower().startswith("readme")
+
+
+def unexpected(folder: Path, accounted: Iterable[str]) -> list[str]:
+    """What is in `folder` that nothing accounts for: files, and folders holding anything
+    unaccounted for. `accounted` names files relative to `folder` (see Manifest.accounted)."""
+    known = set(accounted)
+    found = []
+    for path in sorted(folder.iterdir()):
+        name = path.name
+        if name in known or is_readme(name):
+            continue
+        if path.is_dir() and not path.is_symlink() and _IMAGE_FOLDER.match(name) and all(
+                f"{name}/{child.name}" in known for child in path.iterdir()):
+            continue
+        found.append(name)
+    return found
+
+
+def remove(folder: Path, names: Iterable[str]) -> None:
+    """Remove files this tool wrote (names checked to stay inside `folder`), and an image
+    constraints folder left empty by that."""
+    for name in names:
+        if not is_written_name(name):
+            continue
+        path = folder / name
+        if path.is_symlink() or path.is_file():
+            path.unlink(missing_ok=True)
+        if "/" in name:
+            parent = path.parent
+            if parent.is_dir() and not parent.is_symlink() and not any(parent.iterdir()):
+                parent.rmdir()
