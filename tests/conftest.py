@@ -24,15 +24,30 @@ SHARED = ROOT.parent / "shared"  # beside the checkout on developer machines and
 AIRFLOW_2_10_3 = ROOT / "examples" / "airflow-2.10.3"  # constraints-3.11.txt, -3.12.txt
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No pip configuration of this machine leaks in; caches are the test's own."""
+def _isolate(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     for key in list(os.environ):
         if key.startswith("PIP_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("WHEELHOUSE_BACKOFF", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The same isolation for module- and session-scoped fixtures, which start before any
+    test's own: nothing they run reads this machine's pip configuration or writes into the
+    real ~/.cache. Yields the cache they share."""
+    cache = tmp_path_factory.mktemp("session-xdg-cache")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        _isolate(monkeypatch, cache)
+        yield cache
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No pip configuration of this machine leaks in; caches are the test's own."""
+    _isolate(monkeypatch, tmp_path / "xdg-cache")
 
 
 def free_port() -> int:

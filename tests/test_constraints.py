@@ -79,3 +79,23 @@ def test_airflow_source_fetches_the_targets_python(pypiserver, web, run_cli, tmp
     assert document["constraints"]["url"] == (
         f"{web.url}/constraints-2.10.3/constraints-no-providers-3.12.txt")
     assert document["constraints"]["source"] == "airflow:2.10.3:no-providers"
+
+
+def test_a_marker_packaging_cannot_compare_names_the_file_and_line(pypiserver, tmp_path,
+                                                                    capsys):
+    from wheelhouse.cli import main
+    from wheelhouse.constraints import Constraints
+
+    content = b'idna==3.10\nfoo==1.0; python_version ~= "3"\n'
+    constraints = Constraints("c.txt", content, pins=parse_constraints(content, "c.txt"))
+    with pytest.raises(InputError, match=r'^c\.txt, line 2: the marker python_version ~= "3" '
+                                         r"cannot be evaluated for cp311-"):
+        constraints.pins_for(make_target("3.11", "manylinux_2_28_x86_64"))
+    # end to end: exit 2 and that sentence, not exit 70 (an internal error)
+    path = tmp_path / "c.txt"
+    path.write_bytes(content)
+    code = main(["prepare", "alpha==1.0", "--constraints", str(path), "--python", "3.11",
+                 "--index-url", pypiserver.url, "--dest", str(tmp_path / "wh")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "c.txt, line 2: the marker" in err and "internal error" not in err

@@ -395,3 +395,45 @@ def test_keep_sdists_ships_what_cannot_be_built_here_for_the_target(pypiserver, 
     assert f"native==1.0 \\\n    --hash=sha256:{sdist['sha256']}" in lock
     verified = run_cli("verify", str(dest), "--json")
     assert verified.returncode == 0, verified.stdout
+
+
+def test_rerun_with_fewer_targets_removes_their_locks_and_constraints(pypiserver, run_cli,
+                                                                      tmp_path):
+    constraints = tmp_path / "c.txt"
+    constraints.write_text("beta==1.0\n")
+    dest = tmp_path / "wh"
+    args = ("prepare", "alpha==2.0", "--constraints", str(constraints), "--platform",
+            "linux/amd64", "--index-url", pypiserver.url, "--dest", str(dest), "--json")
+    first = run_cli(*args, "--python", "3.10", "--python", "3.11")
+    assert first.returncode == 0, first.stderr
+    assert {"constraints-3.10.txt", "requirements.cp310-manylinux_2_36_x86_64.lock.txt",
+            "requirements.cp311-manylinux_2_36_x86_64.lock.txt"} <= {
+        p.name for p in dest.iterdir()}
+    second = run_cli(*args, "--python", "3.11")
+    assert second.returncode == 0, second.stderr
+    assert json.loads(second.stdout)["warnings"] == []
+    assert sorted(p.name for p in dest.iterdir()) == sorted([
+        "alpha-2.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl", "constraints-3.11.txt",
+        "requirements.lock.txt", "wheelhouse.json"])  # gamma went with 3.10, and its files
+    verified = run_cli("verify", str(dest), "--json")
+    assert verified.returncode == 0, verified.stdout
+
+
+def test_prepare_warns_of_exactly_the_files_verify_reports(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    args = ("prepare", "alpha==2.0", "--python", "3.11", "--index-url", pypiserver.url,
+            "--dest", str(dest), "--json")
+    assert run_cli(*args).returncode == 0
+    (dest / "notes.txt").write_text("mine")
+    (dest / "constraints-old.txt").write_text("beta==0.1\n")  # not the manifest's constraints
+    (dest / "pip.conf").write_text("[global]\nindex-url = https://elsewhere.invalid\n")
+    (dest / "README.md").write_text("READMEs are always allowed")
+    result = run_cli(*args, "--refresh")
+    assert result.returncode == 0, result.stderr
+    warning = next(w for w in json.loads(result.stdout)["warnings"] if "did not put" in w)
+    verified = run_cli("verify", str(dest), "--json")
+    unlisted = sorted(f["file"] for f in json.loads(verified.stdout)["findings"]
+                      if f["check"] == "unlisted")
+    assert unlisted == ["constraints-old.txt", "notes.txt", "pip.conf"]
+    assert f"holds {len(unlisted)} file(s)" in warning
+    assert all(name in warning for name in unlisted)

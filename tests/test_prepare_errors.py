@@ -231,3 +231,67 @@ def _alive(pid: int) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def test_a_download_that_ends_while_a_run_fails_is_in_the_ledger(web, tmp_path):
+    """The ledger is written only once every download has stopped, so a file that finished
+    in between is listed for the next run, not left behind as a stranger."""
+    import json
+    import threading
+
+    from wheelhouse.layout import LEDGER
+    from wheelhouse.prepare import PrepareOptions, prepare
+    from wheelhouse.report import PrepareProgress
+
+    files = tmp_path / "files"
+    files.mkdir()
+    alpha = make_wheel(files, "alpha", "1.0", requires=("beta>=1.0",))
+    beta = make_wheel(files, "beta", "1.0")
+    web.simple_page("alpha", [(alpha, {})])
+    index = web.simple_page("beta", [(beta, {})])
+    slow = web.routes[f"/files/{beta.name}"]
+
+    def late(handler):  # beta's bytes arrive after the resolver has pinned alpha
+        time.sleep(0.5)
+        slow(handler)
+
+    web.routes[f"/files/{beta.name}"] = late
+    constraints = tmp_path / "c.txt"
+    constraints.write_text("beta==1.0\n")  # so the look-ahead downloads beta early
+    dest = tmp_path / "wh"
+
+    class InterruptedOnAlpha(PrepareProgress):
+        """Ctrl-C once alpha is pinned, while beta's download is under way; beta's download
+        then waits for the failed run's ledger (3 s at most) before it finishes."""
+
+        def __init__(self) -> None:
+            super().__init__(enabled=False)
+            self.armed, self.in_flight = threading.Event(), threading.Event()
+
+        def pinning(self, candidate) -> None:
+            if candidate.name == "alpha" and candidate.extra is None:
+                self.armed.set()
+                assert self.in_flight.wait(10), "beta's download never started"
+                raise KeyboardInterrupt
+
+        def bytes_done(self, count: int) -> None:
+            if self.armed.is_set():
+                self.in_flight.set()
+                deadline = time.monotonic() + 3
+                while not (dest / LEDGER).exists() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+
+    options = PrepareOptions(specs=["alpha==1.0"], constraints=str(constraints),
+                             index_url=index, dest=dest)
+    with InterruptedOnAlpha() as progress:
+        try:
+            prepare(options, progress)
+        except KeyboardInterrupt:
+            pass
+        else:
+            raise AssertionError("the run was not interrupted")
+    ledger = set(json.loads((dest / LEDGER).read_text()))
+    whole = {p.name for p in dest.iterdir() if p.suffix == ".whl"}
+    assert beta.name in whole and alpha.name in whole
+    assert whole <= ledger, f"finished but not in the ledger: {whole - ledger}"
+    assert not (dest / "wheelhouse.json").exists()

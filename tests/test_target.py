@@ -62,3 +62,15 @@ def test_more_specific_tags_rank_better():
     older = target.rank(frozenset({Tag("cp311", "cp311", "manylinux2014_x86_64")}))
     pure = target.rank(frozenset({Tag("py3", "none", "any")}))
     assert specific < older < pure
+
+
+def test_two_pythons_of_one_minor_version_are_refused_not_merged():
+    from wheelhouse.target import make_targets
+
+    with pytest.raises(InputError, match=r"--python 3\.11 and --python 3\.11\.4 are both "
+                                         r"cp311-manylinux_2_36_x86_64 .*3\.11\.0 and 3\.11\.4"):
+        make_targets(["3.11", "3.11.4"], ["linux/amd64"])
+    # the same target named twice is one target, not an error
+    assert len(make_targets(["3.11", "3.11.0"], ["linux/amd64"])) == 1
+    # the full version is part of a target's identity
+    assert make_target("3.11") != make_target("3.11.4")

@@ -96,6 +96,13 @@ def relist(folder: Path, name: str) -> None:
     save_manifest(folder, document)
 
 
+def test_module_fixtures_build_into_the_tests_cache_not_home(prepared, isolated_session):
+    built = entry(manifest(prepared), "sdistonly")
+    slot = Path("wheelhouse", "built", built["sdist"]["sha256"])  # a new sdist every run
+    assert (isolated_session / slot).is_dir()
+    assert not (Path.home() / ".cache" / slot).exists()
+
+
 def test_a_clean_folder_passes(folder):
     code, report, _ = verify(folder)
     assert code == 0, report["findings"]

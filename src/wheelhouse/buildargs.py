@@ -143,7 +143,8 @@ def _release(text: str) -> _Release:
         raise InputError(
             f"{text!r} is not an Airflow version; write one such as 2.10.5 or 3.1.0rc1."
         ) from None
-    return (tuple(release) + (0, 0))[:3]
+    padded = (*release, 0, 0)
+    return (padded[0], padded[1], padded[2])
 
 
 def _within(version: _Release, since: str, until: str | None) -> bool:

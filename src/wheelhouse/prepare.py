@@ -32,7 +32,7 @@ from packaging.version import Version
 from wheelhouse import __version__, airflow, layout, net, rerun
 from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, Pin, load_constraints
-from wheelhouse.download import Downloader
+from wheelhouse.download import Downloader, LocalFile
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name, remove_partials, write_atomic
 from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
@@ -48,7 +48,7 @@ from wheelhouse.manifest import (
 from wheelhouse.report import PrepareProgress
 from wheelhouse.resolve import Resolution, ResolvedPin, resolve
 from wheelhouse.sdist import build_requires
-from wheelhouse.sources import WheelhouseSources, Workshop
+from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
 
 
@@ -455,8 +455,7 @@ def _ship_sdists(
             raise InputError(f"{pin.name} {pin.version} has no sdist on the index to ship "
                              f"for {run.target.name}.")
         local = run.sources.downloader.fetch(sdists[0]).result()
-        status = "reused" if local.reused else "downloaded"
-        run.sources.workshop.statuses[sdists[0].filename] = status
+        run.sources.workshop.statuses[sdists[0].filename] = _status(local)
         chosen.append((pin, sdists[0], local))
     entries = [
         FileEntry(
@@ -504,7 +503,7 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
         )
         if pin.file.is_wheel:
             entries.append(dataclasses.replace(described, tags=_tags(pin.file.filename)))
-            statuses.setdefault(pin.file.filename, "reused" if local.reused else "downloaded")
+            statuses.setdefault(pin.file.filename, _status(local))
             continue
         built = sources.workshop.built[pin.file.filename]
         wheel, sha256, size = _place(built.wheel, dest)
@@ -517,6 +516,10 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
         ))
         statuses[wheel.name] = "built"
     return entries
+
+
+def _status(local: LocalFile) -> Status:
+    return "reused" if local.reused else "downloaded"
 
 
 def _place(wheel: Path, dest: Path) -> tuple[Path, str, int]:
@@ -646,7 +649,7 @@ def _up_to_date(previous: Manifest, inputs: Inputs, seconds: float) -> PrepareSu
 
 
 def _summarize(
-    manifest: Manifest, inputs: Inputs, statuses: Mapping[str, str], up_to_date: bool,
+    manifest: Manifest, inputs: Inputs, statuses: Mapping[str, Status], up_to_date: bool,
     seconds: float,
 ) -> PrepareSummary:
     warnings = list(manifest.rerun.warnings) if manifest.rerun else []
@@ -655,7 +658,7 @@ def _summarize(
         shown = ", ".join(strangers[:3]) + ("..." if len(strangers) > 3 else "")
         warnings.append(f"{inputs.dest} holds {len(strangers)} file(s) this run did not put "
                         f"there ({shown}); verify will report them.")
-    counts: dict[str, list[int]] = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
+    counts: dict[Status, list[int]] = {"downloaded": [0, 0], "reused": [0, 0], "built": [0, 0]}
     for entry in manifest.files:
         bucket = counts[statuses.get(entry.filename, "reused")]
         bucket[0] += 1

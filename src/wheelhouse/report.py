@@ -15,6 +15,7 @@ from rich.progress import (
     DownloadColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TransferSpeedColumn,
@@ -37,7 +38,8 @@ class PrepareProgress(BaseReporter):
         self.enabled = stderr.is_terminal if enabled is None else enabled
         self._lock = threading.Lock()
         self._progress: Progress | None = None
-        self._resolve = self._download = None
+        # Task ids are used only while a live view is shown (self._progress is set).
+        self._resolve = self._download = TaskID(0)
         self._pinned: set[str] = set()
 
     def __enter__(self) -> PrepareProgress:
@@ -127,7 +129,7 @@ class HashProgress:
         self.enabled = stderr.is_terminal if enabled is None else enabled
         self.folder = folder
         self._progress: Progress | None = None
-        self._task = None
+        self._task = TaskID(0)
 
     def __enter__(self) -> HashProgress:
         if self.enabled:

@@ -11,13 +11,14 @@ usually already here. The look-ahead only starts work; every decision is the res
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -37,6 +38,8 @@ from wheelhouse.wheelfile import Metadata, read_metadata
 BUILD_WORKERS = (os.cpu_count() or 1) + 2
 
 T = TypeVar("T")
+# What became of each file of a run, for its summary.
+Status = Literal["downloaded", "reused", "built"]
 
 
 @dataclass
@@ -56,7 +59,7 @@ class Workshop:
         self.downloader = downloader
         self.build = build  # build_wheel's keyword arguments: cache, index_urls, find_links
         self.built: dict[str, Built] = {}
-        self.statuses: dict[str, str] = {}  # filename -> downloaded|reused|built
+        self.statuses: dict[str, Status] = {}
         self._metadata: dict[str, Future[Metadata]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -87,8 +90,10 @@ class Workshop:
         if download.cancelled():
             future.cancel()
             return
-        if download.exception() is not None:
-            _settle(future, download.result)
+        failure = download.exception()
+        if failure is not None:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(failure)
             return
         local = download.result()
         if file.is_wheel:
@@ -144,8 +149,8 @@ class WheelhouseSources:
                 self._seen.add(key)
             page = self.index.prefetch(requirement.name)
             if version is not None:
-                page.add_done_callback(lambda done, version=version, extra=requirement.extra:
-                                       _quietly(self._page_known, done, version, extra))
+                page.add_done_callback(functools.partial(
+                    _quietly, self._page_known, version=version, extra=requirement.extra))
 
     def _only_version(self, requirement: Requirement) -> Version | None:
         """The one version the constraints' pin and `requirement` both allow, if one."""
@@ -198,7 +203,7 @@ def _settle(future: Future[T], work: Callable[[], T]) -> None:
         future.set_exception(exc)
 
 
-def _quietly(step: Callable[..., None], *args: Any) -> None:
+def _quietly(step: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     """A look-ahead step: its errors are the resolver's to meet and report, not ours."""
     with contextlib.suppress(Exception):
-        step(*args)
+        step(*args, **kwargs)

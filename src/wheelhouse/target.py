@@ -21,6 +21,7 @@ from packaging.markers import (
     UndefinedEnvironmentName,
     default_environment,
 )
+from packaging.tags import Tag
 from packaging.version import InvalidVersion, Version
 
 from wheelhouse.errors import InputError
@@ -79,7 +80,7 @@ class Target:
         return f"{self.implementation}{major}{minor}-{self.platform}"
 
     @cached_property
-    def tags(self) -> tuple[tags.Tag, ...]:
+    def tags(self) -> tuple[Tag, ...]:
         """Every tag the target accepts, most specific first (pip's order)."""
         if self.host and not self.abis:
             return tuple(tags.sys_tags())
@@ -94,10 +95,10 @@ class Target:
         return tuple(dict.fromkeys(found))
 
     @cached_property
-    def _rank(self) -> dict[tags.Tag, int]:
+    def _rank(self) -> dict[Tag, int]:
         return {tag: i for i, tag in enumerate(self.tags)}
 
-    def rank(self, wheel_tags: frozenset[tags.Tag]) -> int | None:
+    def rank(self, wheel_tags: frozenset[Tag]) -> int | None:
         """Lower is better; None when no tag of the wheel fits the target."""
         ranks = [self._rank[t] for t in wheel_tags if t in self._rank]
         return min(ranks) if ranks else None
@@ -240,7 +241,7 @@ def make_target(
         full = host_env["python_full_version"]
     else:
         version, full = parse_python(python)
-    markers = dict(host_env)
+    markers: dict[str, str] = {key: str(value) for key, value in host_env.items()}
     if python is not None:
         markers["python_version"] = f"{version[0]}.{version[1]}"
         markers["python_full_version"] = full
@@ -301,9 +302,11 @@ def make_targets(
     abis: tuple[str, ...] = (),
 ) -> list[Target]:
     """Every (python, platform) the user named: their product; the host fills what is left."""
+    named_pythons: list[str | None] = list(pythons) or [None]
+    named_platforms: list[str | None] = list(platforms) or [None]
     found = list(dict.fromkeys(
         make_target(python, platform, implementation, abis)
-        for python in (pythons or [None]) for platform in (platforms or [None])))
+        for python in named_pythons for platform in named_platforms))
     by_name: dict[str, Target] = {}
     for target in found:
         other = by_name.setdefault(target.name, target)

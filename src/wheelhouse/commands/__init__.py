@@ -22,4 +22,4 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (prepare, verify, build_args)  # type: ignore[assignment]
+COMMANDS: tuple[Command, ...] = (prepare, verify, build_args)
