@@ -12,6 +12,8 @@ import pytest
 from conftest import AIRFLOW_2_10_3, ROOT, pip_install_offline, venv_python
 from packaging.utils import canonicalize_name
 
+from wheelhouse.manifest import Manifest
+
 pytestmark = pytest.mark.network
 
 
@@ -75,9 +77,13 @@ def test_airflow_2_10_3_installs_offline(run_cli, tmp_path, python):
     found = names(dest)
     assert found["apache-airflow"] == "2.10.3"
     assert "apache-airflow-providers-celery" in found
-    document = json.loads((dest / "wheelhouse.json").read_text())
+    text = (dest / "wheelhouse.json").read_text()
+    document = json.loads(text)
     nvd3 = [f for f in document["files"] if f["name"] == "python-nvd3"]
     assert nvd3 and nvd3[0]["kind"] == "built-wheel"  # python-nvd3 has only an sdist
+    manifest = Manifest.load(dest)  # the one model reads the real folder whole...
+    assert manifest is not None and manifest.problems == ()
+    assert manifest.dumps() == text  # ...and writes it back byte for byte
     venv = venv_python(tmp_path / "venv", interpreter)
     install = pip_install_offline(venv, dest)
     assert install.returncode == 0, install.stderr[-2000:]

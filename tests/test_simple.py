@@ -54,3 +54,42 @@ def test_an_attribute_ending_in_href_is_not_the_href():
     page = '<a data-href="elsewhere/x-9.zip" href="demo-1.0.zip#sha256=aa">demo</a>'
     (link,) = html_links(page, "https://index.example/simple/demo/")
     assert link.filename == "demo-1.0.zip" and link.sha256 == "aa"
+
+
+def test_a_pep_691_json_page_from_a_real_server(web):
+    """The JSON path (what PyPI answers first): digests, sizes, yanked, Requires-Python, and
+    relative URLs resolved against the page, through the same Index the resolver uses."""
+    import json
+
+    from wheelhouse import net
+    from wheelhouse.index import Index
+
+    page = {
+        "meta": {"api-version": "1.1"},
+        "name": "demo",
+        "versions": ["1.0", "2.0"],
+        "files": [
+            {"filename": "demo-1.0.tar.gz", "url": "../../files/demo-1.0.tar.gz",
+             "hashes": {"sha256": "ab" * 32}, "requires-python": ">=3.8", "size": 10,
+             "upload-time": "2024-01-01T00:00:00Z"},
+            {"filename": "demo-2.0-py3-none-any.whl",
+             "url": "https://files.example/demo-2.0-py3-none-any.whl",
+             "hashes": {"sha256": "cd" * 32}, "yanked": "broken", "size": 20},
+            {"filename": "other-1.0-py3-none-any.whl", "url": "x", "hashes": {}},
+        ],
+    }
+    web.file("/simple/demo/", json.dumps(page).encode(),
+             {"Content-Type": "application/vnd.pypi.simple.v1+json"})
+    index = Index(net.make_session(), [f"{web.url}/simple"], [])
+    try:
+        files = {f.filename: f for f in index.project_files("demo")}
+    finally:
+        index.close()
+    assert set(files) == {"demo-1.0.tar.gz", "demo-2.0-py3-none-any.whl"}  # not other's
+    sdist, wheel = files["demo-1.0.tar.gz"], files["demo-2.0-py3-none-any.whl"]
+    assert sdist.url == f"{web.url}/files/demo-1.0.tar.gz"
+    assert (sdist.sha256, sdist.size, sdist.kind) == ("ab" * 32, 10, "sdist")
+    assert str(sdist.requires_python) == ">=3.8" and not sdist.yanked
+    assert (wheel.sha256, wheel.size, wheel.kind) == ("cd" * 32, 20, "wheel")
+    assert wheel.yanked and wheel.yanked_reason == "broken"
+    assert any(hit.startswith("/simple/demo/") for hit in web.hits)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import io
 import json
 import shutil
 import subprocess
@@ -14,6 +16,8 @@ from pathlib import Path
 import pytest
 from builders import make_wheel, sha256
 from conftest import offline_env
+
+from wheelhouse.cli import main
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +45,13 @@ def folder(prepared, tmp_path) -> Path:
 
 
 def verify(folder: Path, *args: str) -> tuple[int, dict, str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "wheelhouse", "verify", str(folder), "--json", *args],
-        capture_output=True, text=True,
-    )
-    assert "Traceback" not in result.stderr, result.stderr
-    return result.returncode, json.loads(result.stdout), result.stderr
+    """`wheelhouse verify DIR --json ...`, run in-process: the checks need no process of their
+    own (the tests that do, for the people's output and the socket guard, use one)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["verify", str(folder), "--json", *args])
+    assert "Traceback" not in err.getvalue(), err.getvalue()
+    return code, json.loads(out.getvalue()), err.getvalue()
 
 
 def checks(report: dict) -> dict[str, list[dict]]:

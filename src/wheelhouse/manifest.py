@@ -188,8 +188,10 @@ class Manifest:
     def load(cls, folder: Path) -> Manifest | None:
         """The manifest in `folder`, or None when there is none."""
         path = folder / layout.MANIFEST
-        if not path.is_file():
+        if not path.exists() and not path.is_symlink():
             return None
+        if not path.is_file():
+            raise InputError(f"{path} is not a file.")
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:

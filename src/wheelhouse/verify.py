@@ -150,18 +150,8 @@ class Check:
     applies: Callable[[Folder], bool] = lambda folder: True
 
 
-def verify(
-    folder: Path,
-    requirements: list[str] | None = None,
-    constraints_file: Path | None = None,
-    pythons: list[str] | None = None,
-    platforms: list[str] | None = None,
-    jobs: int | None = None,
-    on_file: Callable[[int], None] | None = None,
-) -> Report:
+def verify(context: Folder) -> Report:
     """Run every check that the folder (and the flags) make possible."""
-    context = read_folder(folder, requirements, constraints_file, pythons, platforms, jobs,
-                          on_file)
     report = Report(targets=[t.name for t in context.targets])
     for check in CHECKS:
         if (context.manifest is None and check.needs_manifest) or not check.applies(context):
