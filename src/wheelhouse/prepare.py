@@ -12,10 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import os
-import shutil
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -24,17 +21,14 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from packaging.requirements import Requirement
-from packaging.tags import Tag
-from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
 from wheelhouse import __version__, airflow, layout, net, rerun
 from wheelhouse.build import cache_root
-from wheelhouse.constraints import Constraints, Pin, load_constraints
-from wheelhouse.download import Downloader, LocalFile
+from wheelhouse.constraints import Constraints, load_constraints
+from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
-from wheelhouse.files import file_sha256, part_name, remove_partials, write_atomic
+from wheelhouse.files import remove_partials, write_atomic
 from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
 from wheelhouse.lock import lock_text
 from wheelhouse.manifest import (
@@ -42,12 +36,9 @@ from wheelhouse.manifest import (
     FileEntry,
     Manifest,
     RerunRecord,
-    Role,
-    SdistOrigin,
 )
+from wheelhouse.plan import Run, TargetPlan, plan_target, refuse_misfits
 from wheelhouse.report import PrepareProgress
-from wheelhouse.resolve import Resolution, ResolvedPin, resolve
-from wheelhouse.sdist import build_requires
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
 
@@ -170,14 +161,23 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
     ours = (previous.owned() if previous else set()) | read_ledger(dest)
 
     with open_sources(inputs, constraints, session, progress, ours) as opened:
-        plans = [plan_target(inputs, target, constraints, opened, progress)
+        plans = [_plan(inputs, target, constraints, opened, progress)
                  for target in inputs.targets]
-        _refuse_misfits(plans)
+        refuse_misfits(plans)
 
     manifest, contents = _outputs(inputs, constraints, plans, created, digest)
-    # What an earlier run put here and this one does not need goes, then the old manifest:
-    # a run stopped from here on leaves no manifest rather than a lie.
-    layout.remove(dest, (ours | opened.downloader.written) - manifest.owned())
+    write_folder(dest, manifest, contents, ours | opened.downloader.written)
+    return _summarize(manifest, inputs, opened.workshop.statuses, False,
+                      time.monotonic() - started)
+
+
+def write_folder(
+    dest: Path, manifest: Manifest, contents: Mapping[str, bytes], ours: set[str]
+) -> None:
+    """What an earlier run put here and this one does not need goes, then the old manifest
+    (a run stopped from here on leaves no manifest rather than a lie); then the locks,
+    constraints and pip.conf, and last the new manifest."""
+    layout.remove(dest, ours - manifest.owned())
     (dest / layout.MANIFEST).unlink(missing_ok=True)
     (dest / layout.LEDGER).unlink(missing_ok=True)
     for name, data in contents.items():
@@ -185,8 +185,6 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
             (dest / name).parent.mkdir(exist_ok=True)
         write_atomic(dest / name, data)
     manifest.write(dest)
-    return _summarize(manifest, inputs, opened.workshop.statuses, False,
-                      time.monotonic() - started)
 
 
 def check_inputs(options: PrepareOptions) -> Inputs:
@@ -352,34 +350,11 @@ def _pinned_versions(
     return {name: versions for name, versions in found.items() if name not in unparsable}
 
 
-# -- one target ---------------------------------------------------------------------------
-
-
-@dataclass
-class TargetPlan:
-    """One target's resolution and the files it needs."""
-
-    target: Target
-    resolution: Resolution
-    entries: list[FileEntry]
-
-
-@dataclass
-class Run:
-    """One target's part of the run: where files go and what decides them."""
-
-    sources: WheelhouseSources
-    dest: Path
-    target: Target
-    pins: Mapping[str, Pin]
-    allow_build: bool
-
-
-def plan_target(
+def _plan(
     inputs: Inputs, target: Target, constraints: Mapping[str, Constraints],
     opened: OpenSources, progress: PrepareProgress,
 ) -> TargetPlan:
-    """Resolve for one target and wait for every file it needs."""
+    """One target's pins, roots (the image's own tools too, for Airflow) and sources."""
     options = inputs.options
     pins = constraints[target.python].pins_for(target) if constraints else {}
     roots = list(inputs.specs)
@@ -387,162 +362,8 @@ def plan_target(
         roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
     sources = WheelhouseSources(opened.index, opened.workshop, target, pins,
                                 options.allow_build)
-    progress.stage(f"resolving for {target.name}")
-    resolution = resolve(roots, pins, target, sources, options.allow_build, progress)
-    progress.stage(f"downloading for {target.name}")
     run = Run(sources, inputs.dest, target, pins, options.allow_build)
-    entries = _collect(resolution.pins, run)
-    airflow_version = next((str(p.version) for p in resolution.pins
-                            if p.name == airflow.AIRFLOW), None)
-    if airflow_version and airflow.builds_from_sdists(airflow_version):
-        progress.stage("adding the sdists Airflow 3.1+ builds")
-        entries += _image_sdists(resolution.pins, run)
-    if options.keep_sdists:
-        entries = _keep_sdists(entries, resolution.pins, run)
-    return TargetPlan(target, resolution, entries)
-
-
-def _refuse_misfits(plans: list[TargetPlan]) -> None:
-    """A wheel built here that does not fit a target: name every package and target at once."""
-    misfits = [
-        f"{entry.sdist.filename} built {entry.filename}, which does not fit "
-        f"{plan.target.name}"
-        for plan in plans for entry in plan.entries
-        if entry.sdist is not None and plan.target.rank(_parsed_tags(entry.filename)) is None
-    ]
-    if misfits:
-        raise InputError(
-            f"{len(misfits)} package(s) cannot be served: " + "; ".join(misfits)
-            + " (only a pure wheel built here serves another target; --keep-sdists ships the "
-            "sdists for the image to build instead)."
-        )
-
-
-def _image_sdists(main: list[ResolvedPin], run: Run) -> list[FileEntry]:
-    """Airflow 3.1+ builds lxml and xmlsec from sdists (--no-binary): ship those too."""
-    wanted = [pin for pin in main if pin.name in airflow.NO_BINARY]
-    why = f"--no-binary {','.join(airflow.NO_BINARY)} (Airflow 3.1+)"
-    return _ship_sdists(wanted, main, run, "image", why)
-
-
-def _keep_sdists(entries: list[FileEntry], main: list[ResolvedPin], run: Run) -> list[FileEntry]:
-    """--keep-sdists: where a wheel built here does not fit the target, ship its sdist."""
-    misfits = {e.name for e in entries if e.kind == "built-wheel"
-               and run.target.rank(_parsed_tags(e.filename)) is None}
-    if not misfits:
-        return entries
-    wanted = [pin for pin in main if pin.name in misfits]
-    kept = [e for e in entries if e.name not in misfits]
-    return kept + _ship_sdists(wanted, main, run, "install", None)
-
-
-def _ship_sdists(
-    wanted: list[ResolvedPin], main: list[ResolvedPin], run: Run, role: Role, why: str | None
-) -> list[FileEntry]:
-    """The sdists of `wanted`, and wheels of their build requirements for the target.
-
-    They are built from the folder alone (pip.conf, or --no-index --find-links), so their
-    build requirements must be wheels in the folder too, at the versions the folder already
-    holds where it holds them.
-    """
-    shipped = {pin.name for pin in main}
-    chosen = []
-    for pin in wanted:
-        sdists = sorted((f for f in run.sources.files(pin.name)
-                         if f.version == pin.version and f.kind == "sdist"),
-                        key=lambda f: f.preference)
-        if not sdists:
-            raise InputError(f"{pin.name} {pin.version} has no sdist on the index to ship "
-                             f"for {run.target.name}.")
-        local = run.sources.downloader.fetch(sdists[0]).result()
-        run.sources.workshop.statuses[sdists[0].filename] = _status(local)
-        chosen.append((pin, sdists[0], local))
-    entries = [
-        FileEntry(
-            filename=sdist.filename, name=pin.name, version=str(pin.version),
-            sha256=local.sha256, size=local.size, url=net.redact(sdist.url),
-            index_sha256=sdist.sha256, kind="sdist", tags=(), requires_python=None,
-            license=None, required_by=(why,) if why else pin.required_by, extras=pin.extras,
-            index=sdist.index, targets=(run.target.name,), role=role,
-        )
-        for pin, sdist, local in chosen
-    ]
-    names = {pin.name for pin in wanted}
-    needs = sorted({
-        text for _, _, local in chosen for text in build_requires(local.path)
-        if canonicalize_name(Requirement(text).name) not in names
-    })
-    if not needs:
-        return entries
-    same = {
-        pin.name: Pin(pin.name, str(pin.version), Requirement(f"{pin.name}=={pin.version}"), 0)
-        for pin in main
-    }
-    build = resolve(needs, {**run.pins, **same}, run.target, run.sources, run.allow_build)
-    fresh = [pin for pin in build.pins if pin.name not in shipped]
-    wheels = _collect(fresh, run)
-    return entries + [dataclasses.replace(w, role="build") for w in wheels]
-
-
-def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
-    """Wait for every pinned file, place built wheels, and describe each for the manifest."""
-    sources, dest, target = run.sources, run.dest, run.target
-    futures = {pin.name: sources.downloader.fetch(pin.file) for pin in pins}
-    statuses = sources.workshop.statuses
-    entries = []
-    for pin in pins:
-        local = futures[pin.name].result()
-        metadata = sources.metadata(pin.file)
-        described = FileEntry(
-            filename=pin.file.filename, name=pin.name, version=str(pin.version),
-            sha256=local.sha256, size=local.size, url=net.redact(pin.file.url),
-            index_sha256=pin.file.sha256, kind="wheel", tags=(),
-            requires_python=metadata.requires_python, license=metadata.license,
-            required_by=pin.required_by, extras=pin.extras, index=pin.file.index,
-            yanked=pin.file.yanked, targets=(target.name,),
-        )
-        if pin.file.is_wheel:
-            entries.append(dataclasses.replace(described, tags=_tags(pin.file.filename)))
-            statuses.setdefault(pin.file.filename, _status(local))
-            continue
-        built = sources.workshop.built[pin.file.filename]
-        wheel, sha256, size = _place(built.wheel, dest)
-        entries.append(dataclasses.replace(
-            described, filename=wheel.name, sha256=sha256, size=size, kind="built-wheel",
-            tags=_tags(wheel.name),
-            sdist=SdistOrigin(filename=pin.file.filename, sha256=built.sdist_sha256,
-                              index_sha256=pin.file.sha256, size=built.sdist_size,
-                              url=net.redact(pin.file.url)),
-        ))
-        statuses[wheel.name] = "built"
-    return entries
-
-
-def _status(local: LocalFile) -> Status:
-    return "reused" if local.reused else "downloaded"
-
-
-def _place(wheel: Path, dest: Path) -> tuple[Path, str, int]:
-    """Copy a built wheel from the cache into the wheelhouse, atomically."""
-    final = dest / wheel.name
-    sha256 = file_sha256(wheel)
-    if final.is_file() and file_sha256(final) == sha256:
-        return final, sha256, final.stat().st_size
-    part = part_name(final, uuid.uuid4().hex[:8])
-    try:
-        shutil.copyfile(wheel, part)
-        os.replace(part, final)
-    finally:
-        part.unlink(missing_ok=True)
-    return final, sha256, final.stat().st_size
-
-
-def _tags(filename: str) -> tuple[str, ...]:
-    return tuple(sorted(str(tag) for tag in _parsed_tags(filename)))
-
-
-def _parsed_tags(filename: str) -> frozenset[Tag]:
-    return parse_wheel_filename(filename)[3]
+    return plan_target(roots, run, options.keep_sdists, progress)
 
 
 # -- outputs ------------------------------------------------------------------------------
@@ -669,7 +490,7 @@ def _summarize(
         targets=[target.name for target in inputs.targets],
         files=list(manifest.files),
         locks=dict(manifest.locks),
-        constraints=sorted(set(manifest.constraints_files().values())),
+        constraints=list(dict.fromkeys(manifest.constraints_files().values())),
         counts=FileCounts(**{key: value[0] for key, value in counts.items()}),
         sizes=FileCounts(**{key: value[1] for key, value in counts.items()}),
         seconds=round(seconds, 2),
