@@ -160,3 +160,19 @@ def test_target_round_trip_through_the_manifest():
     again = target_from_description(target.describe())
     assert again == target and again.name == target.name and again.tags == target.tags
     assert again.describe() == target.describe()
+
+
+def test_the_folder_rules_never_go_through_a_link(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "constraints-3.11.txt").write_text("precious")
+    folder = tmp_path / "wh"
+    folder.mkdir()
+    (folder / "constraints-3.11").symlink_to(outside)
+    layout.remove(folder, ["constraints-3.11/constraints-3.11.txt", "../outside/x", "/etc/x"])
+    assert (outside / "constraints-3.11.txt").read_text() == "precious"
+    assert layout.unexpected(folder, {"constraints-3.11/constraints-3.11.txt"}) == [
+        "constraints-3.11"]  # a link is not the image's constraints folder
+    layout.prepare_parent(folder, "constraints-3.11/constraints-3.11.txt")
+    assert (folder / "constraints-3.11").is_dir() and not (folder / "constraints-3.11").is_symlink()
+    assert (outside / "constraints-3.11.txt").read_text() == "precious"

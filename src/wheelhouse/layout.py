@@ -75,12 +75,24 @@ def unexpected(folder: Path, accounted: Iterable[str]) -> list[str]:
     return found
 
 
+def prepare_parent(folder: Path, name: str) -> None:
+    """The image's constraints folder for `name`, made a real folder inside `folder` (a link
+    there is replaced: writing through it could land anywhere)."""
+    if "/" not in name:
+        return
+    parent = folder / name.split("/")[0]
+    if parent.is_symlink() or (parent.exists() and not parent.is_dir()):
+        parent.unlink()
+    parent.mkdir(exist_ok=True)
+
+
 def remove(folder: Path, names: Iterable[str]) -> None:
     """Remove files this tool wrote (names checked to stay inside `folder`), and an image
     constraints folder left empty by that."""
     for name in names:
-        if not is_written_name(name):
-            continue
+        if not is_written_name(name) or (
+                "/" in name and (folder / name.split("/")[0]).is_symlink()):
+            continue  # never through a link: it could lead out of the folder
         path = folder / name
         if path.is_symlink() or path.is_file():
             path.unlink(missing_ok=True)

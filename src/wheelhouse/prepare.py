@@ -181,8 +181,7 @@ def write_folder(
     (dest / layout.MANIFEST).unlink(missing_ok=True)
     (dest / layout.LEDGER).unlink(missing_ok=True)
     for name, data in contents.items():
-        if "/" in name:
-            (dest / name).parent.mkdir(exist_ok=True)
+        layout.prepare_parent(dest, name)
         write_atomic(dest / name, data)
     manifest.write(dest)
 

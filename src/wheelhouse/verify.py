@@ -99,6 +99,7 @@ class Folder:
     present: list[Path]
     inspections: dict[str, Inspection]
     constraints_file: Path | None = None
+    _constraints: dict[str, Constraints | None] = field(default_factory=dict, repr=False)
 
     @cached_property
     def entries(self) -> dict[str, FileEntry]:
@@ -123,7 +124,12 @@ class Folder:
         return bool(self.manifest and self.manifest.airflow) or airflow.is_airflow(self.specs)
 
     def constraints(self, target: Target) -> Constraints | None:
-        """--constraints, else the folder's copy for the target's Python."""
+        """--constraints, else the folder's copy for the target's Python (read once)."""
+        if target.python not in self._constraints:
+            self._constraints[target.python] = self._read_constraints(target)
+        return self._constraints[target.python]
+
+    def _read_constraints(self, target: Target) -> Constraints | None:
         if self.constraints_file is not None:
             path = self.constraints_file
         else:
