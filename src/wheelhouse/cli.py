@@ -1,7 +1,11 @@
 """The entry point: parse arguments, run one command, map errors to exit codes.
 
 Exit codes: 0 success; 1 verification found problems; 2 bad usage or bad input;
-3 network or index failure; 130 interrupted. The commands are in `wheelhouse.commands`.
+3 network or index failure; 70 an internal error (a bug: --debug shows it); 130
+interrupted. The commands are in `wheelhouse.commands`.
+
+This module imports nothing heavy at its top, so that Ctrl-C while the rest loads is
+answered like Ctrl-C at any other moment.
 """
 
 from __future__ import annotations
@@ -9,15 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from wheelhouse import __version__, report
-from wheelhouse.commands import COMMANDS
+from wheelhouse import __version__
 from wheelhouse.errors import WheelhouseError
 
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70
+INTERRUPTED = "interrupted; no partial file was left under a final name."
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from wheelhouse.commands import COMMANDS
+
     parser = argparse.ArgumentParser(
         prog="wheelhouse",
         description="Prepare and prove air-gapped Python wheelhouses.",
@@ -31,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()
+    except KeyboardInterrupt:  # while the commands' modules load
+        sys.stderr.write(f"error: {INTERRUPTED}\n")
+        return EXIT_INTERRUPTED
     args = parser.parse_args(argv)
     try:
         return int(args.run(args))
@@ -40,8 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         return _fail(args, str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        return _fail(args, "interrupted; no partial file was left under a final name.",
-                     EXIT_INTERRUPTED)
+        return _fail(args, INTERRUPTED, EXIT_INTERRUPTED)
     except Exception as exc:  # an internal error: still one sentence, traceback on --debug
         if args.debug:
             raise
@@ -50,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    from wheelhouse import report
+
     report.error(message)
     if getattr(args, "json", False):
         report.print_json({"ok": False, "error": message, "exit_code": code})

@@ -23,6 +23,7 @@ from wheelhouse import net
 from wheelhouse.errors import NetworkError
 from wheelhouse.files import CHUNK, file_sha256, part_name
 from wheelhouse.index import IndexFile
+from wheelhouse.layout import path_in
 
 ATTEMPTS = 3
 
@@ -75,7 +76,9 @@ class Downloader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _fetch(self, file: IndexFile) -> LocalFile:
-        final = self.dest / file.filename
+        final = path_in(self.dest, file.filename)
+        if final.is_symlink():
+            final.unlink()  # a link is never followed, nor trusted: the file is fetched
         if final.is_file():
             digest = file_sha256(final)
             if file.sha256 is None or digest == file.sha256:

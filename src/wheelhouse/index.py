@@ -29,6 +29,7 @@ from packaging.version import InvalidVersion, Version
 
 from wheelhouse import net
 from wheelhouse.files import file_sha256
+from wheelhouse.layout import is_plain_name
 from wheelhouse.simple import ACCEPT, Link, page_links
 
 PYPI = "https://pypi.org/simple"
@@ -204,6 +205,11 @@ def parse_version(text: str) -> Version | None:
 
 
 def _from_link(link: Link, name: str, index: str) -> IndexFile | None:
+    """A link of an index page, or None for one the run must not use: a filename that is not
+    a plain file name (`%2F` smuggles a separator in), or a URL that is not http(s) (a page
+    served over HTTP may not point at this machine's own files)."""
+    if not is_plain_name(link.filename) or not link.url.startswith(("https://", "http://")):
+        return None
     parsed = name_and_version(link.filename)
     if parsed is None or parsed[0] != name:
         return None

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from wheelhouse.errors import InputError
+
 MANIFEST = "wheelhouse.json"
 LOCK = "requirements.lock.txt"
 # Files a failed run fetched (whole and verified), for the next run to reuse or remove.
@@ -20,6 +22,12 @@ PIP_CONF = "pip.conf"
 DEFAULT_DEST = Path("docker-context-files")
 
 _PYTHON = r"\d+\.\d+"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class OutsideFolder(InputError):
+    """A name that would lead out of the folder: refused, never joined."""
+
 _IMAGE_FOLDER = re.compile(rf"^constraints-{_PYTHON}$")
 
 
@@ -39,9 +47,22 @@ def lock_name(target_name: str, several: bool) -> str:
 
 
 def is_plain_name(name: object) -> bool:
-    """A file name that stays in the folder it is joined to: no separator, no `..`."""
+    """A file name that stays in the folder it is joined to: no separator of any platform,
+    not `.` or `..`, no drive, no control character."""
     return (isinstance(name, str) and name not in ("", ".", "..") and "/" not in name
-            and "\\" not in name and "\x00" not in name and not re.match(r"^[A-Za-z]:", name))
+            and "\\" not in name and not _CONTROL.search(name)
+            and not re.match(r"^[A-Za-z]:", name))
+
+
+def path_in(folder: Path, name: str) -> Path:
+    """The path of a file named by someone else (an index, a manifest, a ledger) in `folder`:
+    the one gate every create, replace and remove goes through."""
+    if not is_written_name(name):
+        raise OutsideFolder(f"{name!r} is not a file name inside {folder}; refusing it.")
+    if "/" in name and (folder / name.split("/")[0]).is_symlink():
+        raise OutsideFolder(f"{folder / name.split('/')[0]} is a link; wheelhouse does not "
+                            "write or remove through links.")
+    return folder / name
 
 
 def is_written_name(name: object) -> bool:
@@ -90,10 +111,10 @@ def remove(folder: Path, names: Iterable[str]) -> None:
     """Remove files this tool wrote (names checked to stay inside `folder`), and an image
     constraints folder left empty by that."""
     for name in names:
-        if not is_written_name(name) or (
-                "/" in name and (folder / name.split("/")[0]).is_symlink()):
-            continue  # never through a link: it could lead out of the folder
-        path = folder / name
+        try:
+            path = path_in(folder, name)
+        except OutsideFolder:
+            continue  # never through a link or out of the folder
         if path.is_symlink() or path.is_file():
             path.unlink(missing_ok=True)
         if "/" in name:

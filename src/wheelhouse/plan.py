@@ -24,6 +24,7 @@ from wheelhouse.constraints import Pin
 from wheelhouse.download import LocalFile
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name
+from wheelhouse.layout import path_in
 from wheelhouse.manifest import FileEntry, Role, SdistOrigin
 from wheelhouse.report import PrepareProgress
 from wheelhouse.resolve import Resolution, ResolvedPin, resolve
@@ -193,8 +194,10 @@ def _status(local: LocalFile) -> Status:
 
 def _place(wheel: Path, dest: Path) -> tuple[Path, str, int]:
     """Copy a built wheel from the cache into the wheelhouse, atomically."""
-    final = dest / wheel.name
+    final = path_in(dest, wheel.name)
     sha256 = file_sha256(wheel)
+    if final.is_symlink():
+        final.unlink()
     if final.is_file() and file_sha256(final) == sha256:
         return final, sha256, final.stat().st_size
     part = part_name(final, uuid.uuid4().hex[:8])

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import os
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -149,7 +150,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
     progress.stage("fetching constraints")
     constraints = _load_constraints(options.constraints, inputs.targets, session)
 
-    dest.mkdir(parents=True, exist_ok=True)
+    _make_dest(dest)
     remove_partials(dest)
     previous = _previous_manifest(dest)
     progress.stage("checking what is already in the folder")
@@ -182,8 +183,18 @@ def write_folder(
     (dest / layout.LEDGER).unlink(missing_ok=True)
     for name, data in contents.items():
         layout.prepare_parent(dest, name)
-        write_atomic(dest / name, data)
+        write_atomic(layout.path_in(dest, name), data)
     manifest.write(dest)
+
+
+def _make_dest(dest: Path) -> None:
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        probe = dest / f".wheelhouse-probe-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"--dest {dest} cannot be written: {exc.strerror or exc}.") from None
 
 
 def check_inputs(options: PrepareOptions) -> Inputs:

@@ -136,8 +136,8 @@ class Folder:
             names = self.manifest.constraints_files() if self.manifest else {}
             name = names.get(target.python) or layout.constraints_name(target.python)
             path = self.path / name
-            if not path.is_file():
-                return None
+            if path.is_symlink() or not path.is_file():
+                return None  # a link is the `link` check's finding, and is not read
         try:
             content = path.read_bytes()
         except OSError as exc:
@@ -199,7 +199,9 @@ def read_folder(
         targets = [make_target()]
     specs = list(requirements or []) or (list(manifest.requirements) if manifest else [])
     present = sorted(folder.iterdir())
-    dist_paths = [p for p in present if p.is_file() and parse_filename(p.name) is not None]
+    # A link is reported (check `link`), never followed: it may lead out of the folder.
+    dist_paths = [p for p in present if not p.is_symlink() and p.is_file()
+                  and parse_filename(p.name) is not None]
     inspections = {i.filename: i for i in inspect_all(dist_paths, jobs, on_file)}
     return Folder(folder, manifest, targets, specs, present, inspections, constraints_file)
 
@@ -226,6 +228,15 @@ def inspect_all(
 
 
 # -- the checks, in the README's order ----------------------------------------------------
+
+
+def check_links(folder: Folder) -> list[Finding]:
+    """`link`: nothing in the folder is a symbolic link (it could lead anywhere, and an
+    offline install would follow it)."""
+    return [Finding("link", f"{path.name} is a symbolic link (to {os.readlink(path)}); "
+                    "verify does not follow it.", file=path.name, project=_project(path.name),
+                    expected="a file", found="a link")
+            for path in folder.present if path.is_symlink()]
 
 
 def check_manifest(folder: Folder) -> list[Finding]:
@@ -463,6 +474,8 @@ def check_locks(folder: Folder) -> list[Finding]:
 def lock_findings(folder: Path, lock: str, entries: Iterable[FileEntry]) -> list[Finding]:
     """One lock against the manifest entries it should pin."""
     path = folder / lock
+    if path.is_symlink():
+        return []  # the `link` check reports it; it is not read
     if not path.is_file():
         return [Finding("lock", f"{lock} is missing.", file=lock, expected="present",
                         found="absent")]
@@ -516,6 +529,8 @@ def check_airflow(folder: Folder) -> list[Finding]:
 
 def _check_pip_conf(path: Path) -> list[Finding]:
     """The image's pip must never reach for an index: no-index, find-links to the folder."""
+    if path.is_symlink():
+        return []  # the `link` check reports it; it is not read
     if not path.exists():
         return [Finding("airflow", "pip.conf is missing: the image's pip would use the index.",
                         file="pip.conf", expected="present", found="absent")]
@@ -541,6 +556,7 @@ def _check_pip_conf(path: Path) -> list[Finding]:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check(("link",), check_links),
     Check(("manifest",), check_manifest, needs_manifest=True),
     Check(("missing", "size", "sha256", "index-digest"), check_listed_files,
           needs_manifest=True),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import stat
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -92,6 +93,10 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
         for name in unsafe:
             result.problems.append(("member-path", f"{path.name} has a member {name!r} that "
                                     "would be written outside the install folder."))
+        for info in archive.infolist():
+            if stat.S_ISLNK(info.external_attr >> 16):
+                result.problems.append(("member-path", f"{path.name} has a member "
+                                        f"{info.filename!r} that is a symbolic link."))
         try:
             source = WheelFile(archive)
             source.validate_record(validate_contents=True)

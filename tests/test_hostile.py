@@ -1,0 +1,177 @@
+"""Hostile folders and index pages: nothing outside --dest is touched, no link is followed.
+
+Each test puts canary files outside the folder, feeds the tool names and links an attacker
+would write, and checks the canaries afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from builders import make_wheel, sha256
+
+from wheelhouse.cli import main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    assert "Traceback" not in err.getvalue(), err.getvalue()
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def canaries(tmp_path: Path) -> dict[str, Path]:
+    """Files outside the folder that must survive, named as hostile names reach them."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    found = {}
+    for name in ("canary-1.0-py3-none-any.whl", "canary.txt", "secret"):
+        path = outside / name
+        path.write_text(f"do not touch {name}")
+        found[name] = path
+    return found
+
+
+def intact(canaries: dict[str, Path]) -> bool:
+    return all(path.read_text() == f"do not touch {name}" for name, path in canaries.items())
+
+
+def prepared(pypiserver, dest: Path, *extra: str) -> None:
+    code, _, err = run("prepare", "alpha==1.0", "--python", "3.11", "--index-url",
+                       pypiserver.url, "--dest", str(dest), *extra)
+    assert code == 0, err
+
+
+def test_a_hostile_manifest_and_ledger_cannot_make_a_rerun_remove_outside(
+        pypiserver, tmp_path, canaries):
+    dest = tmp_path / "wh"
+    prepared(pypiserver, dest)
+    document = json.loads((dest / "wheelhouse.json").read_text())
+    template = document["files"][0]
+    hostile = ["../outside/canary-1.0-py3-none-any.whl", str(canaries["canary.txt"]),
+               "a/../../outside/canary.txt", "..\\outside\\canary.txt", "..", "."]
+    document["files"] += [{**template, "filename": name} for name in hostile]
+    document["locks"] = {"x": "../outside/secret"}
+    document["rerun"]["files_sha256"]["../outside/secret"] = "0" * 64
+    (dest / "wheelhouse.json").write_text(json.dumps(document))
+    (dest / ".wheelhouse-fetched.json").write_text(json.dumps(hostile + ["../outside/secret"]))
+    # verify names every hostile entry, and reads nothing outside
+    code, out, _ = run("verify", str(dest), "--json")
+    assert code == 1
+    manifest_findings = [f for f in json.loads(out)["findings"] if f["check"] == "manifest"]
+    assert len(manifest_findings) == len(hostile) + 2  # the lock and the rerun name too
+    assert "do not touch" not in out
+    # a re-run (the ledger forces a real one) removes what it owns, and nothing outside
+    prepared(pypiserver, dest, "--refresh")
+    assert intact(canaries)
+    assert run("verify", str(dest))[0] == 0
+
+
+def test_a_link_in_the_folder_is_reported_and_never_followed(pypiserver, tmp_path, canaries):
+    dest = tmp_path / "wh"
+    prepared(pypiserver, dest)
+    wheel = dest / "beta-1.1-py3-none-any.whl"
+    wheel.unlink()
+    wheel.symlink_to(canaries["canary-1.0-py3-none-any.whl"])
+    (dest / "requirements.lock.txt").unlink()
+    (dest / "requirements.lock.txt").symlink_to(canaries["secret"])
+    (dest / "constraints-3.11.txt").symlink_to(canaries["canary.txt"])
+    code, out, _ = run("verify", str(dest), "--json")
+    assert code == 1
+    links = sorted(f["file"] for f in json.loads(out)["findings"] if f["check"] == "link")
+    assert links == ["beta-1.1-py3-none-any.whl", "constraints-3.11.txt",
+                     "requirements.lock.txt"]
+    assert "do not touch" not in out  # nothing behind a link was read or echoed
+    # prepare replaces the links it owns with real files, and writes nothing through them
+    prepared(pypiserver, dest, "--refresh")
+    assert intact(canaries)
+    assert not wheel.is_symlink() and sha256(wheel) == sha256(pypiserver.folder / wheel.name)
+    assert not (dest / "requirements.lock.txt").is_symlink()
+    code, out, _ = run("verify", str(dest), "--json")
+    # the link it did not put there (this run has no constraints) stays, and is reported
+    assert sorted((f["check"], f["file"]) for f in json.loads(out)["findings"]) == [
+        ("link", "constraints-3.11.txt"), ("unlisted", "constraints-3.11.txt")]
+
+
+def test_the_image_constraints_folder_as_a_link_is_not_written_through(pypiserver, tmp_path,
+                                                                        canaries):
+    dest = tmp_path / "wh"
+    dest.mkdir()
+    (dest / "constraints-3.11").symlink_to(canaries["secret"].parent)
+    constraints = tmp_path / "constraints-3.11.txt"
+    constraints.write_text("uv==0.4.1\n")
+    code, _, err = run("prepare", "apache-airflow==2.10.3", "--constraints", str(constraints),
+                       "--python", "3.11", "--platform", "linux/amd64", "--index-url",
+                       pypiserver.url, "--dest", str(dest))
+    assert code == 0, err
+    assert intact(canaries) and not (canaries["secret"].parent / "constraints-3.11.txt").exists()
+    assert (dest / "constraints-3.11").is_dir() and not (dest / "constraints-3.11").is_symlink()
+    assert run("verify", str(dest))[0] == 0
+
+
+def test_an_index_page_cannot_name_a_path_or_a_local_file(web, tmp_path, canaries):
+    files = tmp_path / "files"
+    files.mkdir()
+    good = make_wheel(files, "smuggle", "1.0")
+    escape = "smuggle-1.0-1%2F..%2F..%2Foutside%2Fx-py3-none-any.whl"
+    local = make_wheel(canaries["secret"].parent, "local", "1.0")
+    body = (f'<a href="/files/{escape}#sha256={sha256(good)}">x</a>'
+            f'<a href="/files/{good.name}#sha256={sha256(good)}">{good.name}</a>')
+    web.file("/simple/smuggle/", body.encode(), {"Content-Type": "text/html"})
+    web.file(f"/files/{good.name}", good.read_bytes())
+    web.file(f"/files/{escape}", good.read_bytes())
+    web.file("/simple/local/", f'<a href="{local.as_uri()}#sha256={sha256(local)}">l</a>'
+             .encode(), {"Content-Type": "text/html"})
+    dest = tmp_path / "wh"
+    code, _, err = run("prepare", "smuggle==1.0", "--python", "3.11", "--index-url",
+                       f"{web.url}/simple", "--dest", str(dest))
+    assert code == 0, err
+    assert sorted(p.name for p in dest.glob("*.whl")) == [good.name]  # the %2F link: skipped
+    assert sorted(p.name for p in canaries["secret"].parent.iterdir()) == sorted(
+        [*canaries, local.name])
+    code, _, err = run("prepare", "local==1.0", "--python", "3.11", "--index-url",
+                       f"{web.url}/simple", "--dest", str(tmp_path / "wh2"))
+    assert code == 2 and "local" in err  # an HTTP page may not point at this machine's files
+    assert not list((tmp_path / "wh2").glob("*.whl"))
+    assert intact(canaries)
+
+
+def test_a_wheel_with_a_link_member_is_a_finding(pypiserver, tmp_path):
+    import zipfile
+
+    dest = tmp_path / "wh"
+    prepared(pypiserver, dest)
+    wheel = dest / "beta-1.1-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "a") as archive:
+        info = zipfile.ZipInfo("beta/escape")
+        info.external_attr = (0o120777 << 16)
+        archive.writestr(info, "/etc/passwd")
+    code, out, _ = run("verify", str(dest), "--json")
+    assert code == 1
+    paths = [f["message"] for f in json.loads(out)["findings"] if f["check"] == "member-path"]
+    assert paths == ["beta-1.1-py3-none-any.whl has a member 'beta/escape' that is a symbolic "
+                     "link."]
+
+
+def test_a_dest_that_cannot_be_written_is_exit_2(pypiserver, tmp_path):
+    (tmp_path / "file").write_text("a file")
+    code, _, err = run("prepare", "alpha==1.0", "--index-url", pypiserver.url, "--dest",
+                       str(tmp_path / "file" / "wh"))
+    assert code == 2 and "cannot be written" in err
+
+
+def test_ctrl_c_while_modules_load_is_the_one_line_answer():
+    """Nothing heavy loads before main() can answer an interrupt (the commands load inside)."""
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, wheelhouse.cli; print(sorted(m for m in "
+         "('rich', 'requests', 'resolvelib', 'wheelhouse.commands') if m in sys.modules))"],
+        capture_output=True, text=True)
+    assert probe.stdout.strip() == "[]", probe.stderr
