@@ -80,7 +80,8 @@ PREPARE_FAILURES = [
     ("constraints-404", ["alpha", "--constraints", "{web}/missing-constraints.txt"], 2,
      ["{web}/missing-constraints.txt", "404"]),
     ("index-closed-port", ["alpha", "--index-url", "http://127.0.0.1:9/simple"], 3,
-     ["cannot reach http://127.0.0.1:9/simple/alpha/", "Connection refused"]),
+     ["cannot reach http://127.0.0.1:9/simple/alpha/ for the index page of alpha: "
+      "Connection refused."]),
 ]
 
 

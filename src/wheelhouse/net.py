@@ -7,6 +7,7 @@ environment; we add bounded retries with backoff on connection errors and 5xx an
 from __future__ import annotations
 
 import os
+import re
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -91,13 +92,18 @@ def get(
 
 
 def reason(exc: BaseException) -> str:
-    """The innermost cause, without urllib3's object reprs."""
-    while exc.__context__ is not None and exc.args and not isinstance(exc.args[0], str):
-        exc = exc.__context__
-    text = str(exc)
-    for marker in ("Caused by ", "(Caused by "):
-        if marker in text:
-            text = text.split(marker, 1)[1].rstrip(")")
-    if "Max retries exceeded" in text and "(" in text:
-        text = text.rsplit("(", 1)[-1].rstrip(")")
-    return text.strip() or type(exc).__name__
+    """The innermost cause in words ("Connection refused"), without urllib3's object reprs."""
+    innermost = exc
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        innermost = current
+        inner = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps it here
+        if not isinstance(inner, BaseException):
+            inner = next((a for a in current.args if isinstance(a, BaseException)), None)
+        current = inner or current.__cause__ or current.__context__
+    if isinstance(innermost, OSError) and innermost.strerror:
+        return innermost.strerror
+    text = re.sub(r"^<?[\w.]+(Connection|Pool)\w*[( ].*?[)>]:\s*", "", str(innermost))
+    return text.strip() or type(innermost).__name__
