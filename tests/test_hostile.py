@@ -175,3 +175,20 @@ def test_ctrl_c_while_modules_load_is_the_one_line_answer():
          "('rich', 'requests', 'resolvelib', 'wheelhouse.commands') if m in sys.modules))"],
         capture_output=True, text=True)
     assert probe.stdout.strip() == "[]", probe.stderr
+
+
+def test_a_file_the_index_gives_no_sha256_for_is_never_shipped(web, tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    wheel = make_wheel(files, "nodigest", "1.0")
+    web.file(f"/files/{wheel.name}", wheel.read_bytes())
+    web.file("/simple/nodigest/", (f'<a href="/files/{wheel.name}#md5=0123">{wheel.name}</a>'
+                                   f'<a href="/files/{wheel.name}">again</a>').encode(),
+             {"Content-Type": "text/html"})
+    dest = tmp_path / "wh"
+    code, _, err = run("prepare", "nodigest==1.0", "--python", "3.11", "--index-url",
+                       f"{web.url}/simple", "--dest", str(dest))
+    assert code == 2
+    assert "nodigest==1.0: the index publishes no sha256 for its files" in err
+    assert f"/files/{wheel.name}" not in web.hits  # not even downloaded
+    assert not list(dest.glob("*.whl"))

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from wheelhouse import net
-from wheelhouse.errors import NetworkError
+from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.files import CHUNK, file_sha256, part_name
 from wheelhouse.index import IndexFile
 from wheelhouse.layout import path_in
@@ -76,12 +76,16 @@ class Downloader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _fetch(self, file: IndexFile) -> LocalFile:
+        if file.sha256 is None:
+            raise InputError(f"{file.filename}: the index publishes no sha256 for it, and "
+                             "wheelhouse ships only files it checked against the index's "
+                             "digest.")
         final = path_in(self.dest, file.filename)
         if final.is_symlink():
             final.unlink()  # a link is never followed, nor trusted: the file is fetched
         if final.is_file():
             digest = file_sha256(final)
-            if file.sha256 is None or digest == file.sha256:
+            if digest == file.sha256:
                 return LocalFile(final, digest, final.stat().st_size, reused=True)
         for attempt in range(1, ATTEMPTS + 1):
             try:
@@ -113,7 +117,7 @@ class Downloader:
                     size += len(chunk)
                     self.on_bytes(len(chunk))
             found = digest.hexdigest()
-            if file.sha256 is not None and found != file.sha256:
+            if found != file.sha256:
                 raise NetworkError(
                     f"{file.filename} from {net.redact(file.url)} has sha256 {found}, but the "
                     f"index published {file.sha256}: refusing it."

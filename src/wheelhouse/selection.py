@@ -25,8 +25,16 @@ from wheelhouse.wheelfile import Metadata
 def choose_file(
     files: Iterable[IndexFile], target: Target, pinned_exactly: bool, allow_build: bool
 ) -> tuple[IndexFile | None, str]:
-    """The best file of one version for the target, or None and the reason in words."""
-    files = list(files)
+    """The best file of one version for the target, or None and the reason in words.
+
+    A file the index gives no sha256 for is never chosen: every download is checked
+    against the index's digest, and a file that cannot be checked is not shipped.
+    """
+    listed = list(files)
+    files = [f for f in listed if f.sha256 is not None]
+    if listed and not files:
+        return None, ("the index publishes no sha256 for its files (md5 or none), and "
+                      "wheelhouse ships only files it checked against the index's digest")
     python = Version(target.python_full_version)
     usable = [
         f for f in files
