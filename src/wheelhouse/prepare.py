@@ -18,13 +18,14 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import requests
 from packaging.version import Version
 
-from wheelhouse import __version__, airflow, layout, net, rerun
+from wheelhouse import __version__, airflow, folderlock, layout, net, rerun
 from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, load_constraints
 from wheelhouse.download import Downloader
@@ -39,7 +40,7 @@ from wheelhouse.manifest import (
     RerunRecord,
 )
 from wheelhouse.plan import Run, TargetPlan, plan_target, refuse_misfits
-from wheelhouse.report import PrepareProgress
+from wheelhouse.report import PrepareProgress, warn
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
 
@@ -66,6 +67,7 @@ class PrepareOptions:
     uv_version: str | None = None
     keep_sdists: bool = False
     refresh: bool = False
+    wait: bool = False
 
 
 @dataclass(frozen=True)
@@ -146,11 +148,24 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
     inputs = check_inputs(options)
     dest = inputs.dest
     session = net.make_session(pool_size=PAGE_WORKERS + options.jobs)
-
     progress.stage("fetching constraints")
     constraints = _load_constraints(options.constraints, inputs.targets, session)
-
     _make_dest(dest)
+    with folderlock.writing(dest, options.wait, on_wait=partial(_waiting, progress, dest)):
+        return _prepare_held(inputs, constraints, session, progress, created, started)
+
+
+def _waiting(progress: PrepareProgress, dest: Path) -> None:
+    progress.stage(f"waiting for another run to finish with {dest}")
+    warn(f"{dest} is being written by another wheelhouse prepare; waiting for it (--wait).")
+
+
+def _prepare_held(
+    inputs: Inputs, constraints: Mapping[str, Constraints], session: requests.Session,
+    progress: PrepareProgress, created: str, started: float,
+) -> PrepareSummary:
+    """The run, once the folder is ours alone."""
+    options, dest = inputs.options, inputs.dest
     remove_partials(dest)
     previous = _previous_manifest(dest)
     progress.stage("checking what is already in the folder")

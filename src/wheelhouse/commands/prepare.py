@@ -99,6 +99,10 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "in the time it takes to hash DEST, without the network); use it "
                              "to pick up a newer pip, a yank, or a new release of a "
                              "dependency the constraints do not pin")
+    parser.add_argument("--wait", action="store_true",
+                        help="when another prepare is writing DEST, wait for it to finish "
+                             "(default: stop at once, exit 2); two runs never write one "
+                             "folder together")
     parser.add_argument("--jobs", type=int, default=8, metavar="N",
                         help="parallel downloads (default: 8; index pages are fetched "
                              "24 at a time)")
@@ -132,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         uv_version=args.uv_version,
         keep_sdists=args.keep_sdists,
         refresh=args.refresh,
+        wait=args.wait,
     )
     with report.PrepareProgress() as progress:
         summary = prepare(options, progress)

@@ -59,14 +59,19 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from wheelhouse import folderlock
     from wheelhouse.verify import read_folder, verify
 
     if args.jobs is not None and args.jobs < 1:
         raise InputError(f"--jobs {args.jobs}: give at least 1.")
-    with report.HashProgress(args.folder) as progress:
-        folder = read_folder(args.folder, args.requirement, args.constraints, args.python,
-                             args.platform, args.jobs, progress.file_done)
-    result = verify(folder)
+    if not args.folder.is_dir():
+        raise InputError(f"{args.folder} is not a folder.")
+    # No prepare may write the folder while it is read (one that is writing it: exit 2).
+    with folderlock.reading(args.folder):
+        with report.HashProgress(args.folder) as progress:
+            folder = read_folder(args.folder, args.requirement, args.constraints,
+                                 args.python, args.platform, args.jobs, progress.file_done)
+        result = verify(folder)
     if args.json:
         report.print_json(result.as_json())
     else:
