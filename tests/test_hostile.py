@@ -192,3 +192,70 @@ def test_a_file_the_index_gives_no_sha256_for_is_never_shipped(web, tmp_path):
     assert "nodigest==1.0: the index publishes no sha256 for its files" in err
     assert f"/files/{wheel.name}" not in web.hits  # not even downloaded
     assert not list(dest.glob("*.whl"))
+
+
+def test_no_password_reaches_the_manifest_or_a_message(pypiserver, web, tmp_path):
+    good = web.file("/c.txt", b"beta==1.0\n")
+    web.file("/bad.txt", b"beta>=1.0\n")
+    secret = "s3cr3t-t0ken"
+    with_password = good.replace("http://", f"http://carol:{secret}@")
+    dest = tmp_path / "wh"
+    outputs = []
+    for url in (with_password, with_password.replace("/c.txt", "/missing.txt"),
+                with_password.replace("/c.txt", "/bad.txt")):
+        outputs.append(run("prepare", "alpha==2.0", "--python", "3.11", "--constraints", url,
+                           "--index-url", pypiserver.url, "--dest", str(dest), "--json"))
+    assert [code for code, _, _ in outputs] == [0, 2, 2]
+    assert "carol:****@" in outputs[1][2] and "carol:****@" in outputs[2][2]
+    bad_index = run("prepare", "alpha", "--index-url",
+                    f"http://carol:{secret}@127.0.0.1:99999/simple", "--dest", str(dest))
+    assert bad_index[0] == 2
+    texts = [out + err for _, out, err in [*outputs, bad_index]]
+    texts += [p.read_text(errors="replace") for p in dest.iterdir() if p.is_file()]
+    assert not [text for text in texts if secret in text]
+
+
+def test_pages_past_the_limit_and_compressed_bombs_are_refused(web, tmp_path, monkeypatch):
+    import gzip
+
+    from wheelhouse import net
+
+    monkeypatch.setattr(net, "PAGE_LIMIT", net.MIB)
+    web.file("/simple/huge/", b"<a " * (net.MIB // 2), {"Content-Type": "text/html"})
+    bomb = gzip.compress(b"\0" * (256 * net.MIB), compresslevel=9)  # 256 MiB in ~250 KB
+    web.file("/simple/bomb/", bomb, {"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    for project in ("huge", "bomb"):
+        code, _, err = run("prepare", project, "--index-url", f"{web.url}/simple", "--dest",
+                           str(tmp_path / project))
+        assert code == 3, err
+        assert f"the index page of {project} at {web.url}/simple/{project}/ is larger than " \
+               "1 MiB; refusing to read it." in err
+
+
+def test_a_file_larger_than_the_index_says_is_cut_off(web, tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    wheel = make_wheel(files, "grows", "1.0")
+    page = {"meta": {"api-version": "1.1"}, "name": "grows", "files": [
+        {"filename": wheel.name, "url": f"/files/{wheel.name}",
+         "hashes": {"sha256": sha256(wheel)}, "size": 100}]}
+    web.file("/simple/grows/", json.dumps(page).encode(),
+             {"Content-Type": "application/vnd.pypi.simple.v1+json"})
+    web.file(f"/files/{wheel.name}", wheel.read_bytes() + b"\0" * 4_000_000)
+    dest = tmp_path / "wh"
+    code, _, err = run("prepare", "grows==1.0", "--python", "3.11", "--index-url",
+                       f"{web.url}/simple", "--dest", str(dest))
+    assert code == 3 and "larger than the 100 bytes the index says it has" in err
+    assert not [p for p in dest.iterdir() if p.name.endswith(".whl") or ".part-" in p.name]
+
+
+def test_the_page_scanner_is_linear_on_an_unclosed_anchor():
+    import time
+
+    from wheelhouse.simple import html_links
+
+    started = time.monotonic()
+    assert list(html_links("<a " * 200_000, "https://i/")) == []
+    links = list(html_links('<a href="x-1.0.tar.gz">x</a>' + "<a " * 200_000, "https://i/"))
+    assert [link.filename for link in links] == ["x-1.0.tar.gz"]
+    assert time.monotonic() - started < 2  # it took minutes: each `<a ` rescanned the rest

@@ -79,15 +79,21 @@ class Constraints:
 
 
 def load_constraints(source: str, target: Target, session: requests.Session) -> Constraints:
-    """Fetch from a URL, a local path or `airflow:VERSION[:MODE]`, then parse."""
+    """Fetch from a URL, a local path or `airflow:VERSION[:MODE]`, then parse.
+
+    The source is kept (for the manifest, messages and the re-run digest) with its password
+    hidden: only the request itself sees it.
+    """
     mode = None
     location = source
+    source = net.redact(source)
     if source.startswith("airflow:"):
         location = airflow.constraints_url(source, target.python)
         mode = airflow.constraints_mode(source)
     scheme = urlsplit(location).scheme
     if scheme in ("http", "https"):
-        response = net.get(session, location, what=f"constraints file {source}")
+        response = net.get(session, location, what=f"constraints file {source}",
+                           limit=net.PAGE_LIMIT)
         assert response is not None
         constraints = Constraints(
             source=source,

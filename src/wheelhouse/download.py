@@ -112,6 +112,10 @@ class Downloader:
                 for chunk in self._chunks(file):
                     if self._stop.is_set():
                         raise Cancelled(file.filename)
+                    if file.size is not None and size + len(chunk) > file.size:
+                        raise NetworkError(
+                            f"{file.filename} from {net.redact(file.url)} is larger than the "
+                            f"{file.size} bytes the index says it has: refusing it.")
                     out.write(chunk)
                     digest.update(chunk)
                     size += len(chunk)

@@ -125,6 +125,7 @@ class Index:
                 what=f"the index page of {name}",
                 headers={"Accept": ACCEPT},
                 missing_ok=True,
+                limit=net.PAGE_LIMIT,
             )
             if response is None:
                 continue

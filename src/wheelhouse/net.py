@@ -21,6 +21,10 @@ CONNECT_TIMEOUT = 15.0
 READ_TIMEOUT = 60.0
 TIMEOUT = (CONNECT_TIMEOUT, READ_TIMEOUT)
 RETRIES = 3
+MIB = 1 << 20
+# What one index page or constraints file may be, decoded (gzip included): PyPI's largest
+# pages are a few MiB. A larger answer is refused, not read into memory.
+PAGE_LIMIT = 64 * MIB
 
 
 def make_session(pool_size: int = 16) -> requests.Session:
@@ -62,21 +66,32 @@ def get(
     stream: bool = False,
     headers: dict[str, str] | None = None,
     missing_ok: bool = False,
+    limit: int | None = None,
 ) -> requests.Response | None:
-    """GET with our errors: 404 is the caller's input (or None with missing_ok), the rest 3."""
+    """GET with our errors: 404 is the caller's input (or None with missing_ok), the rest 3.
+
+    With `limit`, the body is read (decoded) up to that many bytes and refused beyond.
+    """
     shown = redact(url)
     try:
-        response = session.get(url, stream=stream, timeout=TIMEOUT, headers=headers)
+        response = session.get(url, stream=stream or limit is not None, timeout=TIMEOUT,
+                               headers=headers)
     except requests.exceptions.SSLError as exc:
-        raise NetworkError(f"TLS failed for {what} at {shown}: {reason(exc)}.") from exc
+        raise NetworkError(f"TLS failed for {what} at {shown}: {_cause(exc, url)}.") from exc
     except requests.exceptions.Timeout as exc:
         raise NetworkError(f"{what} at {shown} timed out.") from exc
     except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
-        raise NetworkError(f"cannot reach {shown} for {what}: {reason(exc)}.") from exc
+        raise NetworkError(f"cannot reach {shown} for {what}: {_cause(exc, url)}.") from exc
+    except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
+            requests.exceptions.MissingSchema) as exc:
+        raise InputError(f"{shown} is not a URL wheelhouse can fetch {what} from: "
+                         f"{_cause(exc, url)}.") from exc
     except requests.exceptions.RequestException as exc:
-        raise NetworkError(f"{what} at {shown} failed: {reason(exc)}.") from exc
+        raise NetworkError(f"{what} at {shown} failed: {_cause(exc, url)}.") from exc
     status = response.status_code
     if status == 200:
+        if limit is not None:
+            _read_limited(response, limit, what, shown, url)
         return response
     response.close()
     if status == 404 and missing_ok:
@@ -89,6 +104,32 @@ def get(
             "in the URL or ~/.netrc."
         )
     raise NetworkError(f"{shown} answered HTTP {status} for {what}.")
+
+
+def _read_limited(response: requests.Response, limit: int, what: str, shown: str,
+                  url: str) -> None:
+    """Read the body into the response, chunk by chunk (urllib3 inflates gzip in bounded
+    steps), and stop at `limit`."""
+    data = bytearray()
+    try:
+        for chunk in response.iter_content(MIB):
+            data += chunk
+            if len(data) > limit:
+                raise NetworkError(f"{what} at {shown} is larger than {limit // MIB} MiB; "
+                                   "refusing to read it.")
+    except requests.exceptions.RequestException as exc:
+        raise NetworkError(f"{what} at {shown} broke off: {_cause(exc, url)}.") from exc
+    finally:
+        response.close()
+    response._content = bytes(data)  # what .content, .text and .json() then read
+    response._content_consumed = True
+
+
+def _cause(exc: BaseException, url: str) -> str:
+    """`reason`, with the URL's password hidden wherever the library quoted it."""
+    text = reason(exc)
+    password = urlsplit(url).password if "@" in url else None
+    return text.replace(password, "****") if password else text
 
 
 def reason(exc: BaseException) -> str:
