@@ -259,3 +259,45 @@ def test_the_page_scanner_is_linear_on_an_unclosed_anchor():
     links = list(html_links('<a href="x-1.0.tar.gz">x</a>' + "<a " * 200_000, "https://i/"))
     assert [link.filename for link in links] == ["x-1.0.tar.gz"]
     assert time.monotonic() - started < 2  # it took minutes: each `<a ` rescanned the rest
+
+
+def _served_wheel(web, tmp_path: Path, name: str, change) -> None:
+    """A wheel of `name` 1.0 on a page of its own, altered by `change(archive)` after build."""
+    import zipfile
+
+    files = tmp_path / "files"
+    files.mkdir(exist_ok=True)
+    wheel = make_wheel(files, name, "1.0")
+    with zipfile.ZipFile(wheel, "a") as archive:
+        change(archive)
+    web.file(f"/files/{wheel.name}", wheel.read_bytes())
+    web.file(f"/simple/{name}/", f'<a href="/files/{wheel.name}#sha256={sha256(wheel)}">w</a>'
+             .encode(), {"Content-Type": "text/html"})
+
+
+@pytest.mark.parametrize("name, change, words", [
+    ("slip", lambda a: a.writestr("../../escape.py", "x"), "would be written outside"),
+    ("absolute", lambda a: a.writestr("/etc/cron.d/x", "x"), "would be written outside"),
+    ("twice", lambda a: a.writestr("twice/__init__.py", "again"), "twice"),
+    ("bigmeta", lambda a: a.writestr("bigmeta-1.0.dist-info/METADATA", b"\0" * (17 << 20)),
+     "inflates to"),
+])
+def test_prepare_refuses_a_wheel_its_verify_would_reject(web, tmp_path, name, change, words):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate names we write
+        _served_wheel(web, tmp_path, name, change)
+    dest = tmp_path / "wh"
+    code, _, err = run("prepare", f"{name}==1.0", "--python", "3.11", "--index-url",
+                       f"{web.url}/simple", "--dest", str(dest))
+    assert code == 2, err
+    assert f"{name}-1.0-py3-none-any.whl cannot be shipped" in err and words in err
+    assert not (dest / "wheelhouse.json").exists()
+    # verify, shown the same wheel in a folder of its own, reports the same
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    wheel = next((tmp_path / "files").glob(f"{name}-*.whl"))
+    (loose / wheel.name).write_bytes(wheel.read_bytes())
+    code, out, _ = run("verify", str(loose), "--json", "--python", "3.11")
+    assert code == 1 and words in out

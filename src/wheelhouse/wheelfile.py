@@ -22,6 +22,11 @@ warnings.filterwarnings("ignore", category=NewMetadataVersion)
 warnings.filterwarnings("ignore", category=UnknownMetadataVersion)
 
 
+# A reader holds these whole; real ones are kilobytes (a large RECORD: a few MiB).
+METADATA_LIMIT = 16 << 20
+RECORD_LIMIT = 64 << 20
+
+
 @dataclass(frozen=True)
 class Metadata:
     """The core metadata fields a resolver and a security review need."""
@@ -35,9 +40,14 @@ class Metadata:
 
 
 def read_metadata(path: Path) -> Metadata:
-    """Read METADATA from a wheel; a file that is no wheel is an error naming it."""
+    """Read METADATA from a wheel prepare is to ship; a file that is no wheel, or one verify
+    would reject for its structure, is an error naming it."""
     try:
         with zipfile.ZipFile(path) as archive:
+            problems = structural_problems(archive, path.name)
+            if problems:
+                raise InputError(f"{path.name} cannot be shipped: "
+                                 + " ".join(message for _, message in problems[:3]))
             return metadata_from_zip(archive, path.name)
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{path.name} is not a readable wheel: {exc}.") from None
@@ -89,14 +99,9 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
         result.problems.append(("zip", f"{path.name} is not a valid zip file ({exc})."))
         return
     with archive:
-        unsafe = [name for name in archive.namelist() if _unsafe(name)]
-        for name in unsafe:
-            result.problems.append(("member-path", f"{path.name} has a member {name!r} that "
-                                    "would be written outside the install folder."))
-        for info in archive.infolist():
-            if stat.S_ISLNK(info.external_attr >> 16):
-                result.problems.append(("member-path", f"{path.name} has a member "
-                                        f"{info.filename!r} that is a symbolic link."))
+        result.problems += structural_problems(archive, path.name)
+        if any(check == "record" for check, _ in result.problems):
+            return  # a RECORD too large to read: nothing more is read from this wheel
         try:
             source = WheelFile(archive)
             source.validate_record(validate_contents=True)
@@ -113,14 +118,43 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
             result.problems.append(("metadata", str(exc)))
 
 
+def structural_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[str, str]]:
+    """What makes a wheel unsafe to install or to read, from its directory alone (cheap:
+    prepare checks it for every wheel it ships, verify for every wheel in the folder):
+    members that escape the install folder, links, duplicate names, a METADATA or RECORD
+    larger than a reader should hold in memory."""
+    problems = []
+    seen: set[str] = set()
+    for info in archive.infolist():
+        name = info.filename
+        if _unsafe(name):
+            problems.append(("member-path", f"{filename} has a member {name!r} that would be "
+                             "written outside the install folder."))
+        if stat.S_ISLNK(info.external_attr >> 16):
+            problems.append(("member-path", f"{filename} has a member {name!r} that is a "
+                             "symbolic link."))
+        if name in seen:
+            problems.append(("zip", f"{filename} has the member {name!r} twice."))
+        seen.add(name)
+        if name.count("/") == 1 and name.endswith((".dist-info/METADATA", ".dist-info/RECORD")):
+            limit = METADATA_LIMIT if name.endswith("METADATA") else RECORD_LIMIT
+            if info.file_size > limit:
+                check = "metadata" if name.endswith("METADATA") else "record"
+                problems.append((check, f"{filename}: {name} inflates to {info.file_size} "
+                                 f"bytes, more than the {limit >> 20} MiB a reader holds."))
+    return problems
+
+
 def metadata_from_zip(archive: zipfile.ZipFile, filename: str) -> Metadata:
     """METADATA from the wheel's own .dist-info, parsed by pkginfo."""
     names = [n for n in archive.namelist()
              if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
     if len(names) != 1:
         raise InputError(f"{filename} has {len(names)} .dist-info/METADATA files, not one.")
+    if archive.getinfo(names[0]).file_size > METADATA_LIMIT:
+        raise InputError(f"{filename}: its METADATA is larger than {METADATA_LIMIT >> 20} MiB.")
     try:
-        data = archive.read(names[0])
+        data = archive.read(names[0])  # zipfile stops at the declared size
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise InputError(f"{filename}: METADATA cannot be read ({exc}).") from None
     dist = pkginfo.Distribution()
