@@ -238,7 +238,7 @@ def test_build_args_json_format(capsys):
     (["--airflow-version", "1.10.12", "--python", "3.8"], ["1.10.12 cannot be built offline"]),
     (["--airflow-version", "1.9.0", "--python", "3.6"], ["1.9.0 cannot be built offline"]),
     (["--airflow-version", "2.10.3", "--python", "three"], ["three"]),
-    (["--airflow-version", "2.10.3"], ["--python"]),
+    (["--airflow-version", "2.10.3"], ["give --python with --airflow-version"]),
     (["{tmp}/empty"], ["{tmp}/empty has no wheelhouse.json"]),
     (["{tmp}/absent"], ["{tmp}/absent is not a folder"]),
     ([], ["docker-context-files is not a folder"]),

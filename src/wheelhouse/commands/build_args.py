@@ -83,7 +83,9 @@ def _build_args(args: argparse.Namespace) -> str:
         settings.python = f"{major}.{minor}"
         settings.python_patch = full if args.python.count(".") == 2 else None
     if not settings.python:
-        raise InputError("give --python: the folder serves several Pythons, or none is known.")
+        raise InputError("give --python: the folder serves several Pythons, or none."
+                         if folder is not None else
+                         "give --python with --airflow-version, e.g. --python 3.11.")
     assert settings.airflow_version is not None  # from the manifest, else the flag
     values = buildargs.build_args(
         settings.airflow_version, settings.python, pip_version=settings.pip_version,
