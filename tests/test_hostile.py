@@ -301,3 +301,34 @@ def test_prepare_refuses_a_wheel_its_verify_would_reject(web, tmp_path, name, ch
     (loose / wheel.name).write_bytes(wheel.read_bytes())
     code, out, _ = run("verify", str(loose), "--json", "--python", "3.11")
     assert code == 1 and words in out
+
+
+def test_429_retry_after_is_honoured_up_to_a_bound(pypiserver, web, tmp_path, monkeypatch):
+    import time
+
+    from wheelhouse import net
+
+    monkeypatch.setattr(net, "MAX_RETRY_AFTER", 0.5)
+    answers = iter([429, 200])
+
+    def busy_then_ready(handler):
+        status = next(answers, 200)
+        body = b"beta==1.0\n" if status == 200 else b""
+        handler.send_response(status)
+        handler.send_header("Retry-After", "3600")  # an hour: held to the bound
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    web.routes["/c.txt"] = busy_then_ready
+    web.status("/always-busy.txt", 429)
+    started = time.monotonic()
+    code, _, err = run("prepare", "alpha==2.0", "--python", "3.11", "--constraints",
+                       f"{web.url}/c.txt", "--index-url", pypiserver.url, "--dest",
+                       str(tmp_path / "wh"))
+    assert code == 0, err
+    assert web.hits.count("/c.txt") == 2 and time.monotonic() - started < 20
+    code, _, err = run("prepare", "alpha==2.0", "--constraints", f"{web.url}/always-busy.txt",
+                       "--index-url", pypiserver.url, "--dest", str(tmp_path / "wh2"))
+    assert code == 3 and "answered HTTP 429" in err
+    assert web.hits.count("/always-busy.txt") == 4  # the first try and three retries

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from wheelhouse import __version__
@@ -25,17 +26,28 @@ MIB = 1 << 20
 # What one index page or constraints file may be, decoded (gzip included): PyPI's largest
 # pages are a few MiB. A larger answer is refused, not read into memory.
 PAGE_LIMIT = 64 * MIB
+# A server that asks to be called back later (429, 503 with Retry-After) is waited for, up to
+# this many seconds a time: a Retry-After of an hour does not hold a run for an hour.
+MAX_RETRY_AFTER = 30.0
+
+
+class _Retry(Retry):
+    """urllib3's Retry, with the server's Retry-After honoured up to MAX_RETRY_AFTER."""
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        wanted = super().get_retry_after(response)
+        return None if wanted is None else min(wanted, MAX_RETRY_AFTER)
 
 
 def make_session(pool_size: int = 16) -> requests.Session:
     """A pooled session that retries what is worth retrying and nothing else."""
-    retry = Retry(
+    retry = _Retry(
         total=RETRIES,
         connect=RETRIES,
         read=RETRIES,
         status=RETRIES,
         backoff_factor=float(os.environ.get("WHEELHOUSE_BACKOFF", "0.5")),
-        status_forcelist=(500, 502, 503, 504),
+        status_forcelist=(429, 500, 502, 503, 504),
         allowed_methods=frozenset({"GET", "HEAD"}),
         raise_on_status=False,
     )
