@@ -22,13 +22,12 @@ PIP_CONF = "pip.conf"
 DEFAULT_DEST = Path("docker-context-files")
 
 _PYTHON = r"\d+\.\d+"
+_IMAGE_FOLDER = re.compile(rf"^constraints-{_PYTHON}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class OutsideFolder(InputError):
     """A name that would lead out of the folder: refused, never joined."""
-
-_IMAGE_FOLDER = re.compile(rf"^constraints-{_PYTHON}$")
 
 
 def constraints_name(python: str) -> str:

@@ -205,11 +205,10 @@ def write_folder(
 def _make_dest(dest: Path) -> None:
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        probe = dest / f".wheelhouse-probe-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
     except OSError as exc:
         raise InputError(f"--dest {dest} cannot be written: {exc.strerror or exc}.") from None
+    if not os.access(dest, os.W_OK | os.X_OK):
+        raise InputError(f"--dest {dest} cannot be written: permission denied.")
 
 
 def check_inputs(options: PrepareOptions) -> Inputs:
