@@ -346,8 +346,8 @@ class _Reader:
             return value
         if default is None and value is None:
             return None
-        self.problem(f"{label} {key!r} is missing or not a {_kind(kind)}.", key, file,
-                     _kind(kind), type(value).__name__)
+        self.problem(f"{label} {key!r} is missing or not a {kind.__name__}.", key, file,
+                     kind.__name__, type(value).__name__)
         return default
 
     def strings(self, data: Mapping[str, Any], key: str, required: bool = True) -> list[str]:
@@ -497,10 +497,6 @@ class _Reader:
                                        check=layout.is_written_name) is not None},
             warnings=tuple(_texts(raw.get("warnings"))),
         )
-
-
-def _kind(kind: type) -> str:
-    return kind.__name__
 
 
 def _text(value: object) -> str | None:

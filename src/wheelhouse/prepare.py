@@ -173,7 +173,7 @@ def _prepare_held(
     if not options.refresh and not (dest / layout.LEDGER).exists() and rerun.unchanged(
             dest, previous, digest):
         assert previous is not None
-        return _up_to_date(previous, inputs, time.monotonic() - started)
+        return _summarize(previous, inputs, {}, True, time.monotonic() - started)
     ours = (previous.owned() if previous else set()) | read_ledger(dest)
 
     with open_sources(inputs, constraints, session, progress, ours) as opened:
@@ -488,15 +488,12 @@ def _airflow_files(
 # -- summary ------------------------------------------------------------------------------
 
 
-def _up_to_date(previous: Manifest, inputs: Inputs, seconds: float) -> PrepareSummary:
-    """The summary of a re-run that found the folder as the same inputs left it."""
-    return _summarize(previous, inputs, {}, True, seconds)
-
-
 def _summarize(
     manifest: Manifest, inputs: Inputs, statuses: Mapping[str, Status], up_to_date: bool,
     seconds: float,
 ) -> PrepareSummary:
+    """What a run tells: its files, how each came, and the strangers in the folder (an
+    up-to-date re-run summarizes the manifest it found, with nothing downloaded or built)."""
     warnings = list(manifest.rerun.warnings) if manifest.rerun else []
     strangers = layout.unexpected(inputs.dest, manifest.accounted())
     if strangers:

@@ -8,16 +8,15 @@ are evaluated only through `Target`.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from functools import lru_cache
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as Spec
 from packaging.specifiers import SpecifierSet
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
-from wheelhouse.index import IndexFile
+from wheelhouse.index import IndexFile, parse_version
 from wheelhouse.target import Target
 from wheelhouse.wheelfile import Metadata
 
@@ -90,10 +89,6 @@ def _requirement(line: str) -> Spec | None:
 
 def exact_versions(specifiers: Iterable[SpecifierSet]) -> set[Version]:
     """Versions pinned with == or === (which may admit a yanked file, PEP 592)."""
-    found = set()
-    for specifier in specifiers:
-        for spec in specifier:
-            if spec.operator in ("==", "===") and not spec.version.endswith(".*"):
-                with contextlib.suppress(InvalidVersion):
-                    found.add(Version(spec.version))
-    return found
+    return {version for specifier in specifiers for spec in specifier
+            if spec.operator in ("==", "===") and not spec.version.endswith(".*")
+            and (version := parse_version(spec.version)) is not None}

@@ -99,8 +99,10 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
         result.problems.append(("zip", f"{path.name} is not a valid zip file ({exc})."))
         return
     with archive:
-        result.problems += structural_problems(archive, path.name)
-        if any(check == "record" for check, _ in result.problems):
+        structural = structural_problems(archive, path.name)
+        result.problems += structural
+        too_large = {check for check, _ in structural if check in ("metadata", "record")}
+        if "record" in too_large:
             return  # a RECORD too large to read: nothing more is read from this wheel
         try:
             source = WheelFile(archive)
@@ -112,6 +114,8 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
         except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
             result.problems.append(("zip", f"{path.name} cannot be read ({exc})."))
             return
+        if "metadata" in too_large:
+            return  # already reported: not read
         try:
             result.metadata = metadata_from_zip(archive, path.name)
         except InputError as exc:

@@ -116,7 +116,6 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from wheelhouse.prepare import PrepareOptions, prepare
 
-
     options = PrepareOptions(
         specs=args.specs,
         requirement_files=args.requirement,
