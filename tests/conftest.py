@@ -4,6 +4,7 @@ constraints, static Simple pages (yanked files) and faults (404, 401, dropped co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import socket
@@ -161,10 +162,12 @@ class WebServer:
     port: int
     routes: dict[str, Route] = field(default_factory=dict)
     hits: list[str] = field(default_factory=list)
+    headers: list[dict[str, str]] = field(default_factory=list)  # of each request, in order
+    host: str = "127.0.0.1"
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def file(self, path: str, body: bytes, headers: dict[str, str] | None = None,
              status: int = 200, delay_per_chunk: float = 0.0) -> str:
@@ -208,8 +211,8 @@ class WebServer:
         return f"{self.url}/simple"
 
 
-@pytest.fixture
-def web() -> Iterator[WebServer]:
+@contextlib.contextmanager
+def serving(host: str = "127.0.0.1") -> Iterator[WebServer]:
     server_box: dict[str, WebServer] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -218,6 +221,7 @@ def web() -> Iterator[WebServer]:
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             state = server_box["state"]
             state.hits.append(self.path)
+            state.headers.append(dict(self.headers))
             route = state.routes.get(self.path.split("?")[0])
             if route is None:
                 self.send_response(404)
@@ -234,9 +238,9 @@ def web() -> Iterator[WebServer]:
             """A client that hangs up (a refused body, a stopped run) is not an error here,
             and its traceback would land in the output the tests read."""
 
-    httpd = Server(("127.0.0.1", 0), Handler)
+    httpd = Server((host, 0), Handler)
     httpd.daemon_threads = True
-    state = WebServer(httpd.server_address[1])
+    state = WebServer(httpd.server_address[1], host=host)
     server_box["state"] = state
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -245,6 +249,19 @@ def web() -> Iterator[WebServer]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.fixture
+def web() -> Iterator[WebServer]:
+    with serving() as server:
+        yield server
+
+
+@pytest.fixture
+def other_host() -> Iterator[WebServer]:
+    """A second server on another loopback address: another host, as requests sees it."""
+    with serving("127.0.0.2") as server:
+        yield server
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ would write, and checks the canaries afterwards.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -15,16 +13,9 @@ from pathlib import Path
 
 import pytest
 from builders import make_wheel, sha256
+from inprocess import run
 
-from wheelhouse.cli import main
-
-
-def run(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(argv))
-    assert "Traceback" not in err.getvalue(), err.getvalue()
-    return code, out.getvalue(), err.getvalue()
+from wheelhouse.layout import LEDGER
 
 
 @pytest.fixture
@@ -62,7 +53,7 @@ def test_a_hostile_manifest_and_ledger_cannot_make_a_rerun_remove_outside(
     document["locks"] = {"x": "../outside/secret"}
     document["rerun"]["files_sha256"]["../outside/secret"] = "0" * 64
     (dest / "wheelhouse.json").write_text(json.dumps(document))
-    (dest / ".wheelhouse-fetched.json").write_text(json.dumps(hostile + ["../outside/secret"]))
+    (dest / LEDGER).write_text("\n".join(hostile + ["../outside/secret"]))
     # verify names every hostile entry, and reads nothing outside
     code, out, _ = run("verify", str(dest), "--json")
     assert code == 1

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-import requests
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
@@ -78,7 +77,7 @@ class Constraints:
         )
 
 
-def load_constraints(source: str, target: Target, session: requests.Session) -> Constraints:
+def load_constraints(source: str, target: Target, session: net.Session) -> Constraints:
     """Fetch from a URL, a local path or `airflow:VERSION[:MODE]`, then parse.
 
     The source is kept (for the manifest, messages and the re-run digest) with its password

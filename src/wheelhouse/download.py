@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Callable
 from urllib.parse import unquote, urlsplit
 
-import requests
-
-from wheelhouse import net
+from wheelhouse import ledger, net
 from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.files import CHUNK, file_sha256, part_name
 from wheelhouse.index import IndexFile
@@ -47,7 +45,7 @@ class Downloader:
 
     def __init__(
         self,
-        session: requests.Session,
+        session: net.Session,
         dest: Path,
         jobs: int = 8,
         on_bytes: Callable[[int], None] | None = None,
@@ -90,13 +88,9 @@ class Downloader:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 local = self._download(file, final)
-            except (requests.exceptions.ChunkedEncodingError,
-                    requests.exceptions.ConnectionError) as exc:
+            except net.BrokenOff as exc:
                 if attempt == ATTEMPTS:
-                    raise NetworkError(
-                        f"the download of {file.filename} from {net.redact(file.url)} broke off "
-                        f"{ATTEMPTS} times: {net.reason(exc)}."
-                    ) from exc
+                    raise NetworkError(f"{exc} It broke off {ATTEMPTS} times; giving up.") from exc
                 continue
             with self._lock:
                 self.written.add(file.filename)
@@ -120,12 +114,15 @@ class Downloader:
                     digest.update(chunk)
                     size += len(chunk)
                     self.on_bytes(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
             found = digest.hexdigest()
             if found != file.sha256:
                 raise NetworkError(
                     f"{file.filename} from {net.redact(file.url)} has sha256 {found}, but the "
                     f"index published {file.sha256}: refusing it."
                 )
+            ledger.record(self.dest, [file.filename])  # before the name: see ledger.py
             os.replace(part, final)
         finally:
             part.unlink(missing_ok=True)
@@ -141,5 +138,5 @@ class Downloader:
         response = net.get(self.session, file.url, what=file.filename, stream=True)
         assert response is not None
         with response:
-            yield from response.iter_content(CHUNK)
+            yield from net.body(self.session, response, file.filename, file.url)
 

@@ -1,4 +1,9 @@
-"""Local file primitives shared by every stage: streamed hashing and atomic writes."""
+"""Local file primitives shared by every stage: streamed hashing and atomic, durable writes.
+
+Durable: a file's bytes are flushed to disk (fsync) before it is renamed to its final name,
+and the folder's entries before the manifest that lists them is written, so a power cut
+leaves no final name over bytes that never reached the disk.
+"""
 
 from __future__ import annotations
 
@@ -31,11 +36,31 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    sync_folder(path.parent)
+
+
+def sync_file(path: Path) -> None:
+    """Flush a file's bytes to disk before it takes its final name."""
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Flush a folder's entries (renames, removals) to disk."""
+    if not hasattr(os, "O_DIRECTORY"):  # Windows cannot open a folder; NTFS journals it
+        return
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
 
 
 def remove_partials(folder: Path) -> list[Path]:

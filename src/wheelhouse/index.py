@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 
-import requests
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag
 from packaging.utils import (
@@ -80,7 +79,7 @@ class Index:
 
     def __init__(
         self,
-        session: requests.Session,
+        session: net.Session,
         index_urls: list[str],
         find_links: list[Path],
         pinned: Mapping[str, set[Version]] | None = None,

@@ -16,8 +16,8 @@ from wheelhouse.errors import InputError
 
 MANIFEST = "wheelhouse.json"
 LOCK = "requirements.lock.txt"
-# Files a failed run fetched (whole and verified), for the next run to reuse or remove.
-LEDGER = ".wheelhouse-fetched.json"
+# Files a run put in the folder that no manifest lists yet (see ledger.py).
+LEDGER = ".wheelhouse-fetched"
 PIP_CONF = "pip.conf"
 DEFAULT_DEST = Path("docker-context-files")
 

@@ -8,19 +8,24 @@ from __future__ import annotations
 
 import os
 import re
+import time
+from collections.abc import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from wheelhouse import __version__
 from wheelhouse.errors import InputError, NetworkError
 
-CONNECT_TIMEOUT = 15.0
-READ_TIMEOUT = 60.0
-TIMEOUT = (CONNECT_TIMEOUT, READ_TIMEOUT)
+# --timeout: how long a server may stay silent, and the window over which a body must keep
+# arriving at MIN_RATE. A server trickling a byte a second is abandoned like a silent one.
+DEFAULT_TIMEOUT = 60.0
+MAX_CONNECT_TIMEOUT = 15.0
+MIN_RATE = 1024  # bytes a second, averaged over each --timeout window
 RETRIES = 3
 MIB = 1 << 20
 # What one index page or constraints file may be, decoded (gzip included): PyPI's largest
@@ -39,7 +44,17 @@ class _Retry(Retry):
         return None if wanted is None else min(wanted, MAX_RETRY_AFTER)
 
 
-def make_session(pool_size: int = 16) -> requests.Session:
+class BrokenOff(NetworkError):
+    """A body stopped, slowed below MIN_RATE, or ended short: worth another attempt."""
+
+
+class Session(requests.Session):
+    """requests' Session, carrying the run's --timeout to every request made with it."""
+
+    timeout: float = DEFAULT_TIMEOUT
+
+
+def make_session(pool_size: int = 16, timeout: float = DEFAULT_TIMEOUT) -> Session:
     """A pooled session that retries what is worth retrying and nothing else."""
     retry = _Retry(
         total=RETRIES,
@@ -52,7 +67,8 @@ def make_session(pool_size: int = 16) -> requests.Session:
         raise_on_status=False,
     )
     adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
-    session = requests.Session()
+    session = Session()
+    session.timeout = timeout
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = f"wheelhouse/{__version__}"
@@ -71,7 +87,7 @@ def redact(url: str) -> str:
 
 
 def get(
-    session: requests.Session,
+    session: Session,
     url: str,
     *,
     what: str,
@@ -82,12 +98,32 @@ def get(
 ) -> requests.Response | None:
     """GET with our errors: 404 is the caller's input (or None with missing_ok), the rest 3.
 
-    With `limit`, the body is read (decoded) up to that many bytes and refused beyond.
+    With `limit`, the body is read (decoded) up to that many bytes and refused beyond; a
+    body that breaks off is asked for again, RETRIES times.
     """
+    for attempt in range(RETRIES + 1):
+        response = _get(session, url, what, stream or limit is not None, headers)
+        if response.status_code != 200:
+            _not_ok(response, url, what, missing_ok)
+            return None
+        if limit is None:
+            return response
+        try:
+            _read_limited(session, response, limit, what, url)
+        except BrokenOff:
+            if attempt == RETRIES:
+                raise
+            continue
+        return response
+    raise AssertionError("unreachable")
+
+
+def _get(session: Session, url: str, what: str, stream: bool,
+         headers: dict[str, str] | None) -> requests.Response:
     shown = redact(url)
+    timeout = (min(MAX_CONNECT_TIMEOUT, session.timeout), session.timeout)
     try:
-        response = session.get(url, stream=stream or limit is not None, timeout=TIMEOUT,
-                               headers=headers)
+        return session.get(url, stream=stream, timeout=timeout, headers=headers)
     except requests.exceptions.SSLError as exc:
         raise NetworkError(f"TLS failed for {what} at {shown}: {_cause(exc, url)}.") from exc
     except requests.exceptions.Timeout as exc:
@@ -100,11 +136,12 @@ def get(
                          f"{_cause(exc, url)}.") from exc
     except requests.exceptions.RequestException as exc:
         raise NetworkError(f"{what} at {shown} failed: {_cause(exc, url)}.") from exc
+
+
+def _not_ok(response: requests.Response, url: str, what: str, missing_ok: bool) -> None:
+    """Anything but 200 in words: None for a 404 the caller allows, else the error."""
+    shown = redact(url)
     status = response.status_code
-    if status == 200:
-        if limit is not None:
-            _read_limited(response, limit, what, shown, url)
-        return response
     response.close()
     if status == 404 and missing_ok:
         return None
@@ -118,23 +155,41 @@ def get(
     raise NetworkError(f"{shown} answered HTTP {status} for {what}.")
 
 
-def _read_limited(response: requests.Response, limit: int, what: str, shown: str,
+def _read_limited(session: Session, response: requests.Response, limit: int, what: str,
                   url: str) -> None:
-    """Read the body into the response, chunk by chunk (urllib3 inflates gzip in bounded
-    steps), and stop at `limit`."""
+    """Read the body into the response and stop at `limit` bytes (decoded: urllib3 inflates
+    gzip in bounded steps)."""
     data = bytearray()
-    try:
-        for chunk in response.iter_content(MIB):
+    with response:
+        for chunk in body(session, response, what, url):
             data += chunk
             if len(data) > limit:
-                raise NetworkError(f"{what} at {shown} is larger than {limit // MIB} MiB; "
-                                   "refusing to read it.")
-    except requests.exceptions.RequestException as exc:
-        raise NetworkError(f"{what} at {shown} broke off: {_cause(exc, url)}.") from exc
-    finally:
-        response.close()
+                raise NetworkError(f"{what} at {redact(url)} is larger than {limit // MIB} "
+                                   "MiB; refusing to read it.")
     response._content = bytes(data)  # what .content, .text and .json() then read
     response._content_consumed = True
+
+
+def body(session: Session, response: requests.Response, what: str,
+         url: str) -> Iterator[bytes]:
+    """The decoded body, as it arrives; BrokenOff when it stops, ends short, or keeps
+    arriving slower than MIN_RATE over a --timeout window (a trickle never times out a
+    socket read, so it is measured here)."""
+    window = session.timeout
+    started, received = time.monotonic(), 0
+    raw = response.raw
+    try:
+        while chunk := raw.read1(MIB, decode_content=True):
+            received += len(chunk)
+            now = time.monotonic()
+            if now - started >= window:
+                if received < MIN_RATE * window:
+                    raise BrokenOff(f"{what} from {redact(url)} arrived slower than "
+                                    f"{MIN_RATE // 1024} KiB/s for {window:g} s (--timeout).")
+                started, received = now, 0
+            yield chunk
+    except (Urllib3Error, requests.exceptions.RequestException, OSError) as exc:
+        raise BrokenOff(f"{what} from {redact(url)} broke off: {_cause(exc, url)}.") from exc
 
 
 def _cause(exc: BaseException, url: str) -> str:

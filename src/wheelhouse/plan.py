@@ -19,11 +19,11 @@ from packaging.requirements import Requirement
 from packaging.tags import Tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from wheelhouse import airflow, net
+from wheelhouse import airflow, ledger, net
 from wheelhouse.constraints import Pin
 from wheelhouse.download import LocalFile
 from wheelhouse.errors import InputError
-from wheelhouse.files import file_sha256, part_name
+from wheelhouse.files import file_sha256, part_name, sync_file
 from wheelhouse.layout import path_in
 from wheelhouse.manifest import FileEntry, Role, SdistOrigin
 from wheelhouse.report import PrepareProgress
@@ -203,6 +203,8 @@ def _place(wheel: Path, dest: Path) -> tuple[Path, str, int]:
     part = part_name(final, uuid.uuid4().hex[:8])
     try:
         shutil.copyfile(wheel, part)
+        sync_file(part)
+        ledger.record(dest, [final.name])  # before the name: see ledger.py
         os.replace(part, final)
     finally:
         part.unlink(missing_ok=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import errno
 import hashlib
-import json
+import math
 import os
 import time
 from collections import defaultdict
@@ -22,15 +23,14 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import requests
 from packaging.version import Version
 
-from wheelhouse import __version__, airflow, folderlock, layout, net, rerun
+from wheelhouse import __version__, airflow, folderlock, layout, ledger, net, rerun
 from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
-from wheelhouse.files import remove_partials, write_atomic
+from wheelhouse.files import remove_partials, sync_folder, write_atomic
 from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
 from wheelhouse.lock import lock_text
 from wheelhouse.manifest import (
@@ -43,6 +43,9 @@ from wheelhouse.plan import Run, TargetPlan, plan_target, refuse_misfits
 from wheelhouse.report import PrepareProgress, warn
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
+
+# What a full disk, a quota, a file-size limit (ulimit -f) or a read-only mount raise.
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
 
 
 @dataclass
@@ -68,6 +71,7 @@ class PrepareOptions:
     keep_sdists: bool = False
     refresh: bool = False
     wait: bool = False
+    timeout: float = net.DEFAULT_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -147,12 +151,19 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
         "+00:00", "Z")
     inputs = check_inputs(options)
     dest = inputs.dest
-    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs)
+    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs, timeout=options.timeout)
     progress.stage("fetching constraints")
     constraints = _load_constraints(options.constraints, inputs.targets, session)
     _make_dest(dest)
     with folderlock.writing(dest, options.wait, on_wait=partial(_waiting, progress, dest)):
-        return _prepare_held(inputs, constraints, session, progress, created, started)
+        try:
+            return _prepare_held(inputs, constraints, session, progress, created, started)
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            raise InputError(f"writing to disk failed: {exc.strerror}. Whole, verified files "
+                             f"stay in {dest} and nothing is left half-written under its "
+                             "name: make room and run again.") from exc
 
 
 def _waiting(progress: PrepareProgress, dest: Path) -> None:
@@ -161,7 +172,7 @@ def _waiting(progress: PrepareProgress, dest: Path) -> None:
 
 
 def _prepare_held(
-    inputs: Inputs, constraints: Mapping[str, Constraints], session: requests.Session,
+    inputs: Inputs, constraints: Mapping[str, Constraints], session: net.Session,
     progress: PrepareProgress, created: str, started: float,
 ) -> PrepareSummary:
     """The run, once the folder is ours alone."""
@@ -174,7 +185,7 @@ def _prepare_held(
             dest, previous, digest):
         assert previous is not None
         return _summarize(previous, inputs, {}, True, time.monotonic() - started)
-    ours = (previous.owned() if previous else set()) | read_ledger(dest)
+    ours = (previous.owned() if previous else set()) | ledger.read(dest)
 
     with open_sources(inputs, constraints, session, progress, ours) as opened:
         plans = [_plan(inputs, target, constraints, opened, progress)
@@ -192,14 +203,16 @@ def write_folder(
 ) -> None:
     """What an earlier run put here and this one does not need goes, then the old manifest
     (a run stopped from here on leaves no manifest rather than a lie); then the locks,
-    constraints and pip.conf, and last the new manifest."""
+    constraints and pip.conf, then the new manifest, and last the ledger."""
+    ledger.write(dest, ours | manifest.owned())  # whatever happens next, nothing is a stranger
     layout.remove(dest, ours - manifest.owned())
     (dest / layout.MANIFEST).unlink(missing_ok=True)
-    (dest / layout.LEDGER).unlink(missing_ok=True)
     for name, data in contents.items():
         layout.prepare_parent(dest, name)
         write_atomic(layout.path_in(dest, name), data)
+    sync_folder(dest)  # every wheel's rename on disk before the manifest that lists it
     manifest.write(dest)
+    ledger.clear(dest)
 
 
 def _make_dest(dest: Path) -> None:
@@ -219,6 +232,8 @@ def check_inputs(options: PrepareOptions) -> Inputs:
                          "wheelhouse prepare 'requests==2.32.3'.")
     if options.jobs < 1:
         raise InputError(f"--jobs {options.jobs}: give at least 1.")
+    if not 0 < options.timeout < math.inf:
+        raise InputError(f"--timeout {options.timeout:g}: give a number of seconds above 0.")
     for folder in options.find_links:
         if not folder.is_dir():
             raise InputError(f"--find-links {folder} is not a folder.")
@@ -249,7 +264,7 @@ def read_requirement_files(paths: list[Path]) -> list[str]:
 
 
 def _load_constraints(
-    source: str | None, targets: list[Target], session: requests.Session
+    source: str | None, targets: list[Target], session: net.Session
 ) -> dict[str, Constraints]:
     """Constraints per target Python: one file for all, or Airflow's file for each Python."""
     if not source:
@@ -294,23 +309,6 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
 # -- sources ------------------------------------------------------------------------------
 
 
-def read_ledger(dest: Path) -> set[str]:
-    """Files an earlier, failed run fetched: ours to reuse or remove."""
-    try:
-        names = json.loads((dest / layout.LEDGER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return set()
-    if not isinstance(names, list):
-        return set()
-    return {name for name in names if layout.is_written_name(name)}
-
-
-def _write_ledger(dest: Path, names: set[str]) -> None:
-    if names:
-        with suppress(OSError):
-            write_atomic(dest / layout.LEDGER, json.dumps(sorted(names)).encode())
-
-
 @dataclass(frozen=True)
 class OpenSources:
     """The index, the downloads and the builds, shared by every target."""
@@ -327,7 +325,7 @@ class OpenSources:
 
 @contextmanager
 def open_sources(
-    inputs: Inputs, constraints: Mapping[str, Constraints], session: requests.Session,
+    inputs: Inputs, constraints: Mapping[str, Constraints], session: net.Session,
     progress: PrepareProgress, ours: set[str],
 ) -> Iterator[OpenSources]:
     """Open the index, the downloads and the builds for a run.
@@ -350,8 +348,10 @@ def open_sources(
     except BaseException:
         opened.close()
         # Whole, verified files stay for the next run to reuse; the ledger lets it also
-        # remove those it does not need.
-        _write_ledger(inputs.dest, ours | downloader.written)
+        # remove those it does not need (a file is listed before it takes its name; this
+        # adds what an earlier manifest owned, as that manifest may be gone next time).
+        with suppress(OSError):
+            ledger.record(inputs.dest, ours | downloader.written)
         raise
     opened.close()
 

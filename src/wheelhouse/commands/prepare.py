@@ -106,6 +106,11 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=8, metavar="N",
                         help="parallel downloads (default: 8; index pages are fetched "
                              "24 at a time)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS",
+                        help="how long a server may stay silent, and the window over which "
+                             "a download must average 1 KiB/s, before it is abandoned and "
+                             "asked again (3 attempts; default: 60). A server that never "
+                             "answers ends the run with exit 3 after about 4 x SECONDS")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where built wheels are cached (default: "
                              "$XDG_CACHE_HOME/wheelhouse)")
@@ -137,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         refresh=args.refresh,
         wait=args.wait,
     )
+    if args.timeout is not None:
+        options.timeout = args.timeout
     with report.PrepareProgress() as progress:
         summary = prepare(options, progress)
     for message in summary.warnings:
