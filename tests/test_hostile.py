@@ -183,6 +183,19 @@ def test_a_file_the_index_gives_no_sha256_for_is_never_shipped(web, tmp_path):
     assert "nodigest==1.0: the index publishes no sha256 for its files" in err
     assert f"/files/{wheel.name}" not in web.hits  # not even downloaded
     assert not list(dest.glob("*.whl"))
+    # Asked for, it is shipped, named in a warning, and recorded as unverified; verify
+    # reports it unless it is told the same, and lists it either way.
+    code, _, err = run("prepare", "nodigest==1.0", "--python", "3.11", "--index-url",
+                       f"{web.url}/simple", "--dest", str(dest), "--allow-unverified")
+    assert code == 0, err
+    assert "1 file(s) shipped unverified (--allow-unverified" in err and wheel.name in err
+    entry = json.loads((dest / "wheelhouse.json").read_text())["files"][0]
+    assert entry["index_sha256"] is None and entry["sha256"] == sha256(wheel)
+    code, out, _ = run("verify", str(dest), "--json")
+    assert code == 1
+    assert [f["check"] for f in json.loads(out)["findings"]] == ["index-digest"]
+    code, out, _ = run("verify", str(dest), "--json", "--allow-unverified")
+    assert code == 0 and json.loads(out)["unverified"] == [wheel.name]
 
 
 def test_no_password_reaches_the_manifest_or_a_message(pypiserver, web, tmp_path):
@@ -266,7 +279,15 @@ def _served_wheel(web, tmp_path: Path, name: str, change) -> None:
              .encode(), {"Content-Type": "text/html"})
 
 
+def _declared_bomb(archive) -> None:
+    """A member whose zip directory entry claims 100 GiB: what an overlapping-member bomb
+    declares (zipfile never reads past a declared size, so the claim is the cost)."""
+    archive.writestr("bomb/data.bin", b"\0" * 1000)
+    archive.getinfo("bomb/data.bin").file_size = 100 << 30
+
+
 @pytest.mark.parametrize("name, change, words", [
+    ("bomb", _declared_bomb, "more than the 16 GiB a wheel may"),
     ("slip", lambda a: a.writestr("../../escape.py", "x"), "would be written outside"),
     ("absolute", lambda a: a.writestr("/etc/cron.d/x", "x"), "would be written outside"),
     ("twice", lambda a: a.writestr("twice/__init__.py", "again"), "twice"),
@@ -292,6 +313,58 @@ def test_prepare_refuses_a_wheel_its_verify_would_reject(web, tmp_path, name, ch
     (loose / wheel.name).write_bytes(wheel.read_bytes())
     code, out, _ = run("verify", str(loose), "--json", "--python", "3.11")
     assert code == 1 and words in out
+
+
+def _streamed_wheel(folder: Path, name: str, member_size: int) -> Path:
+    """A sound wheel (RECORD right) with one member of `member_size` zero bytes, written in
+    chunks: a zip bomb that is also a valid wheel, ~1000:1."""
+    import base64
+    import hashlib
+    import zipfile
+
+    info = f"{name}-1.0.dist-info"
+    small = {f"{name}/__init__.py": b"",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n".encode(),
+             f"{info}/WHEEL": b"Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = []
+    path = folder / f"{name}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in small.items():
+            archive.writestr(member, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+            record.append(f"{member},sha256={digest.decode()},{len(data)}")
+        digest_of_zeros = hashlib.sha256()
+        chunk = b"\0" * (1 << 20)
+        with archive.open(f"{name}/zeros.bin", "w", force_zip64=True) as out:
+            for _ in range(member_size >> 20):
+                out.write(chunk)
+                digest_of_zeros.update(chunk)
+        encoded = base64.urlsafe_b64encode(digest_of_zeros.digest()).rstrip(b"=").decode()
+        record.append(f"{name}/zeros.bin,sha256={encoded},{member_size}")
+        archive.writestr(f"{info}/RECORD", "\n".join(record + [f"{info}/RECORD,,"]) + "\n")
+    return path
+
+
+def test_verify_checks_a_real_zip_bomb_in_flat_memory_and_bounded_time(tmp_path):
+    """1 GiB of zeros in a 1 MB wheel, RECORD right: verify inflates every byte to check its
+    hash, in constant memory. The peak RSS of the whole verify (workers included) is
+    measured by a parent that waits for it."""
+    folder = tmp_path / "loose"
+    folder.mkdir()
+    wheel = _streamed_wheel(folder, "zeros", 1 << 30)
+    assert wheel.stat().st_size < 2 << 20
+    measure = ("import resource, subprocess, sys, time; t = time.monotonic(); "
+               "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+               "time.monotonic() - t); print(r.stdout, r.stderr)")
+    result = subprocess.run([sys.executable, "-c", measure, sys.executable, "-m", "wheelhouse",
+                             "verify", str(folder), "--python", "3.11"],
+                            capture_output=True, text=True, timeout=300)
+    code, peak_kib, seconds = result.stdout.split("\n", 1)[0].split()
+    assert code == "0", result.stdout
+    assert int(peak_kib) < 150 * 1024, f"verify peaked at {int(peak_kib) // 1024} MiB"
+    assert float(seconds) < 60, seconds
+    print(f"verify on a 1 GiB zip bomb: {int(peak_kib) // 1024} MiB peak, {float(seconds):.1f} s")
 
 
 def test_429_retry_after_is_honoured_up_to_a_bound(pypiserver, web, tmp_path, monkeypatch):

@@ -7,6 +7,7 @@ present under its final name is hashed and reused when it matches.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -22,6 +23,7 @@ from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.files import CHUNK, file_sha256, part_name
 from wheelhouse.index import IndexFile
 from wheelhouse.layout import path_in
+from wheelhouse.wheelfile import shipping_problems
 
 ATTEMPTS = 3
 
@@ -34,6 +36,9 @@ class LocalFile:
     sha256: str
     size: int
     reused: bool
+    # Why verify would reject it (wheels only): checked here, in the download's own thread,
+    # where it overlaps other downloads; prepare refuses to ship a file that has any.
+    problems: tuple[str, ...] = ()
 
 
 class Cancelled(Exception):
@@ -74,14 +79,20 @@ class Downloader:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _fetch(self, file: IndexFile) -> LocalFile:
-        if file.sha256 is None:
+        local = self._fetch_verified(file)
+        if file.is_wheel:
+            local = dataclasses.replace(local, problems=tuple(shipping_problems(local.path)))
+        return local
+
+    def _fetch_verified(self, file: IndexFile) -> LocalFile:
+        if not file.checkable:
             raise InputError(f"{file.filename}: the index publishes no sha256 for it, and "
                              "wheelhouse ships only files it checked against the index's "
                              "digest.")
         final = path_in(self.dest, file.filename)
         if final.is_symlink():
             final.unlink()  # a link is never followed, nor trusted: the file is fetched
-        if final.is_file():
+        if final.is_file() and file.sha256 is not None:  # unverified: always fetched anew
             digest = file_sha256(final)
             if digest == file.sha256:
                 return LocalFile(final, digest, final.stat().st_size, reused=True)
@@ -117,7 +128,7 @@ class Downloader:
                 out.flush()
                 os.fsync(out.fileno())
             found = digest.hexdigest()
-            if found != file.sha256:
+            if file.sha256 is not None and found != file.sha256:
                 raise NetworkError(
                     f"{file.filename} from {net.redact(file.url)} has sha256 {found}, but the "
                     f"index published {file.sha256}: refusing it."

@@ -8,6 +8,7 @@ carries the `#sha256=` digest every download is checked against.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -54,6 +55,15 @@ class IndexFile:
     yanked_reason: str | None
     index: str
     size: int | None = None
+    # prepare --allow-unverified: a file with no index sha256 may still be shipped, and is
+    # recorded as unverified (the manifest's index_sha256 is null).
+    unverified_ok: bool = False
+
+    @property
+    def checkable(self) -> bool:
+        """Whether wheelhouse may ship it: its digest can be checked, or the user accepted
+        that it cannot."""
+        return self.sha256 is not None or self.unverified_ok
 
     @property
     def is_wheel(self) -> bool:
@@ -83,8 +93,10 @@ class Index:
         index_urls: list[str],
         find_links: list[Path],
         pinned: Mapping[str, set[Version]] | None = None,
+        allow_unverified: bool = False,
     ) -> None:
         self.session = session
+        self.allow_unverified = allow_unverified
         self.index_urls = [url.rstrip("/") for url in index_urls]
         self.find_links = find_links
         # Constraints pin most projects to one version, and a resolution under them can take
@@ -135,6 +147,8 @@ class Index:
             for link in page_links(response, name, keep):
                 item = _from_link(link, name, index)
                 if item is not None:
+                    if item.sha256 is None and self.allow_unverified:
+                        item = dataclasses.replace(item, unverified_ok=True)
                     found.setdefault(item.filename, item)
         for folder, entries in self._local.items():
             for path in entries:

@@ -11,7 +11,7 @@ import dataclasses
 import os
 import shutil
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from wheelhouse.resolve import Resolution, ResolvedPin, resolve
 from wheelhouse.sdist import build_requires
 from wheelhouse.sources import Status, WheelhouseSources
 from wheelhouse.target import Target
+from wheelhouse.wheelfile import shipping_problems
 
 
 def plan_target(
@@ -172,11 +173,13 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
             yanked=pin.file.yanked, targets=(target.name,),
         )
         if pin.file.is_wheel:
+            _refuse_unsound(pin.file.filename, local.problems)
             entries.append(dataclasses.replace(described, tags=_tags(pin.file.filename)))
             statuses.setdefault(pin.file.filename, _status(local))
             continue
         built = sources.workshop.built[pin.file.filename]
         wheel, sha256, size = _place(built.wheel, dest)
+        _refuse_unsound(wheel.name, shipping_problems(wheel))
         entries.append(dataclasses.replace(
             described, filename=wheel.name, sha256=sha256, size=size, kind="built-wheel",
             tags=_tags(wheel.name),
@@ -186,6 +189,13 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
         ))
         statuses[wheel.name] = "built"
     return entries
+
+
+def _refuse_unsound(filename: str, problems: Sequence[str]) -> None:
+    """A wheel verify would reject is an error naming it, not a success."""
+    if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise InputError(f"{filename} cannot be shipped: {' '.join(problems[:3])}{more}")
 
 
 def _status(local: LocalFile) -> Status:

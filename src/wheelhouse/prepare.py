@@ -72,6 +72,7 @@ class PrepareOptions:
     refresh: bool = False
     wait: bool = False
     timeout: float = net.DEFAULT_TIMEOUT
+    allow_unverified: bool = False
 
 
 @dataclass(frozen=True)
@@ -301,6 +302,7 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
                        for folder in options.find_links],
         "allow_build": options.allow_build,
         "keep_sdists": options.keep_sdists,
+        "allow_unverified": options.allow_unverified,
         "pip_version": options.pip_version,
         "uv_version": options.uv_version,
     }
@@ -335,7 +337,7 @@ def open_sources(
     """
     options = inputs.options
     index = Index(session, inputs.index_urls, options.find_links,
-                  _pinned_versions(constraints, inputs.targets))
+                  _pinned_versions(constraints, inputs.targets), options.allow_unverified)
     downloader = Downloader(session, inputs.dest, jobs=options.jobs, on_bytes=progress.bytes_done)
     workshop = Workshop(downloader, build={
         "cache": cache_root(options.cache_dir),
@@ -414,6 +416,11 @@ def _outputs(
         contents[name] = lock_text(mine, plan.target.name, header, name).encode()
         locks[plan.target.name] = name
     warnings = [w for plan in plans for w in plan.resolution.warnings]
+    unverified = sorted(origin.filename for origin in (e.sdist or e for e in entries)
+                        if origin.index_sha256 is None)
+    if unverified:
+        warnings.append(f"{len(unverified)} file(s) shipped unverified (--allow-unverified: "
+                        f"the index publishes no sha256 for them): {', '.join(unverified)}.")
     if inputs.for_airflow and not constraints:
         warnings.append("Airflow's image reads its constraints from the folder "
                         f"({layout.constraints_name(inputs.targets[0].python)}), and none were "

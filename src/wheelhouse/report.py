@@ -164,6 +164,9 @@ def print_verify(result: Report) -> None:
             where = finding.file or finding.project or ""
             table.add_row(finding.check, escape(where), escape(finding.message))
         console.print(table)
+    if result.unverified:
+        console.print(f"unverified (no index digest; prepared with --allow-unverified): "
+                      f"{escape(', '.join(result.unverified))}")
     checked = result.checked
     scope = (f"{checked.get('files', 0)} files ({checked.get('bytes', 0) / 1e6:.1f} MB) for "
              f"{', '.join(result.targets)}")

@@ -26,14 +26,15 @@ def choose_file(
 ) -> tuple[IndexFile | None, str]:
     """The best file of one version for the target, or None and the reason in words.
 
-    A file the index gives no sha256 for is never chosen: every download is checked
-    against the index's digest, and a file that cannot be checked is not shipped.
+    A file the index gives no sha256 for is not chosen (unless --allow-unverified): every
+    download is checked against the index's digest, and one that cannot be is not shipped.
     """
     listed = list(files)
-    files = [f for f in listed if f.sha256 is not None]
+    files = [f for f in listed if f.checkable]
     if listed and not files:
         return None, ("the index publishes no sha256 for its files (md5 or none), and "
-                      "wheelhouse ships only files it checked against the index's digest")
+                      "wheelhouse ships only files it checked against the index's digest "
+                      "(--allow-unverified ships them, recorded as unverified)")
     python = Version(target.python_full_version)
     usable = [
         f for f in files

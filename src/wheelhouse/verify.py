@@ -70,6 +70,9 @@ class Report:
     findings: list[Finding] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     targets: list[str] = field(default_factory=list)
+    # Files the manifest records with no index digest (prepare --allow-unverified): their
+    # bytes are checked against the manifest, but nobody checked them against an index.
+    unverified: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +83,7 @@ class Report:
             "ok": self.ok,
             "checked": dict(sorted(self.checked.items())),
             "targets": self.targets,
+            "unverified": self.unverified,
             "findings": [
                 {k: v for k, v in asdict(f).items() if v is not None or k in (
                     "file", "project", "expected", "found")}
@@ -99,6 +103,7 @@ class Folder:
     present: list[Path]
     inspections: dict[str, Inspection]
     constraints_file: Path | None = None
+    allow_unverified: bool = False  # --allow-unverified: no index-digest finding for them
     _constraints: dict[str, Constraints | None] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -175,6 +180,8 @@ def verify(context: Folder) -> Report:
             report.checked["constraints_pins"] += len(constraints.pins)
     if context.for_airflow:
         report.checked["airflow"] = 1
+    report.unverified = sorted(origin.filename for entry in context.entries.values()
+                               if (origin := entry.sdist or entry).index_sha256 is None)
     return report
 
 
@@ -267,12 +274,12 @@ def check_listed_files(folder: Folder) -> list[Finding]:
                                     "manifest lists: it was changed.", file=filename,
                                     project=project, expected=entry.sha256,
                                     found=seen.sha256))
-        findings += _index_digest(entry, seen, folder.inspections)
+        findings += _index_digest(entry, seen, folder.inspections, folder.allow_unverified)
     return findings
 
 
-def _index_digest(entry: FileEntry, seen: Inspection,
-                  inspections: dict[str, Inspection]) -> list[Finding]:
+def _index_digest(entry: FileEntry, seen: Inspection, inspections: dict[str, Inspection],
+                  allow_unverified: bool) -> list[Finding]:
     filename, project, index_sha = entry.filename, entry.name, entry.index_sha256
     if entry.kind == "built-wheel":
         sdist = entry.sdist
@@ -283,9 +290,10 @@ def _index_digest(entry: FileEntry, seen: Inspection,
                             project=project, expected=index_sha, found=sdist_seen.sha256)]
         return []
     if index_sha is None:
-        return [Finding("index-digest", f"{filename} has no index-published digest to check "
-                        "against.", file=filename, project=project,
-                        expected="an index sha256", found="none")]
+        return [] if allow_unverified else [Finding(
+            "index-digest", f"{filename} has no index-published digest to check against "
+            "(prepared with --allow-unverified; verify --allow-unverified accepts that).",
+            file=filename, project=project, expected="an index sha256", found="none")]
     if index_sha != seen.sha256:
         return [Finding("index-digest", f"{filename} differs from the digest the index "
                         "published.", file=filename, project=project, expected=index_sha,

@@ -25,6 +25,10 @@ warnings.filterwarnings("ignore", category=UnknownMetadataVersion)
 # A reader holds these whole; real ones are kilobytes (a large RECORD: a few MiB).
 METADATA_LIMIT = 16 << 20
 RECORD_LIMIT = 64 << 20
+# What a wheel's members may inflate to, in all, by its zip directory (zipfile never reads
+# past a member's declared size). Checking RECORD inflates every member, so this bounds the
+# time a zip bomb costs (about 1 s a GiB); the largest real wheels inflate to a few GiB.
+INFLATED_LIMIT = 16 << 30
 
 
 @dataclass(frozen=True)
@@ -99,22 +103,13 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
         result.problems.append(("zip", f"{path.name} is not a valid zip file ({exc})."))
         return
     with archive:
-        structural = structural_problems(archive, path.name)
-        result.problems += structural
-        too_large = {check for check, _ in structural if check in ("metadata", "record")}
-        if "record" in too_large:
-            return  # a RECORD too large to read: nothing more is read from this wheel
-        try:
-            source = WheelFile(archive)
-            source.validate_record(validate_contents=True)
-        except ValueError as exc:  # installer's validation errors are ValueErrors
-            issues = getattr(exc, "issues", None) or [str(exc)]
-            for issue in issues:
-                result.problems.append(("record", issue.replace(str(path), path.name)))
-        except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-            result.problems.append(("zip", f"{path.name} cannot be read ({exc})."))
-            return
-        if "metadata" in too_large:
+        result.problems += structural_problems(archive, path.name)
+        over = over_limits(archive, path.name)
+        if over.keys() & {"record", "inflated"}:
+            return  # nothing more is read from this wheel
+        record = record_problems(archive, path.name)
+        result.problems += record
+        if "metadata" in over or any(check == "zip" for check, _ in record):
             return  # already reported: not read
         try:
             result.metadata = metadata_from_zip(archive, path.name)
@@ -122,11 +117,37 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
             result.problems.append(("metadata", str(exc)))
 
 
+def shipping_problems(path: Path) -> list[str]:
+    """Why verify would reject this wheel (structure, limits, RECORD), for prepare to refuse
+    it before it ships; none for a sound wheel."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            problems = structural_problems(archive, path.name)
+            if not over_limits(archive, path.name).keys() & {"record", "inflated"}:
+                problems += record_problems(archive, path.name)
+    except (zipfile.BadZipFile, OSError) as exc:
+        return [f"{path.name} is not a valid zip file ({exc})."]
+    return [message for _, message in problems]
+
+
+def record_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[str, str]]:
+    """Every member's hash and size against RECORD (installer's check, which streams each
+    member: memory stays flat, time is bounded by INFLATED_LIMIT)."""
+    try:
+        WheelFile(archive).validate_record(validate_contents=True)
+    except ValueError as exc:  # installer's validation errors are ValueErrors
+        issues = getattr(exc, "issues", None) or [str(exc)]
+        return [("record", issue.replace(str(archive.filename), filename)) for issue in issues]
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        return [("zip", f"{filename} cannot be read ({exc}).")]
+    return []
+
+
 def structural_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[str, str]]:
     """What makes a wheel unsafe to install or to read, from its directory alone (cheap:
     prepare checks it for every wheel it ships, verify for every wheel in the folder):
-    members that escape the install folder, links, duplicate names, a METADATA or RECORD
-    larger than a reader should hold in memory."""
+    members that escape the install folder, links, duplicate names, more to inflate than a
+    reader should hold or spend time on."""
     problems = []
     seen: set[str] = set()
     for info in archive.infolist():
@@ -140,13 +161,30 @@ def structural_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[s
         if name in seen:
             problems.append(("zip", f"{filename} has the member {name!r} twice."))
         seen.add(name)
-        if name.count("/") == 1 and name.endswith((".dist-info/METADATA", ".dist-info/RECORD")):
-            limit = METADATA_LIMIT if name.endswith("METADATA") else RECORD_LIMIT
-            if info.file_size > limit:
-                check = "metadata" if name.endswith("METADATA") else "record"
-                problems.append((check, f"{filename}: {name} inflates to {info.file_size} "
-                                 f"bytes, more than the {limit >> 20} MiB a reader holds."))
+    for limit, message in over_limits(archive, filename).items():
+        problems.append(("zip" if limit == "inflated" else limit, message))
     return problems
+
+
+def over_limits(archive: zipfile.ZipFile, filename: str) -> dict[str, str]:
+    """Which limits the wheel's zip directory says it exceeds ("metadata", "record",
+    "inflated"), each with its message."""
+    over = {}
+    total = 0
+    for info in archive.infolist():
+        total += info.file_size
+        name = info.filename
+        if name.count("/") == 1 and name.endswith((".dist-info/METADATA", ".dist-info/RECORD")):
+            kind = "metadata" if name.endswith("METADATA") else "record"
+            limit = METADATA_LIMIT if kind == "metadata" else RECORD_LIMIT
+            if info.file_size > limit:
+                over[kind] = (f"{filename}: {name} inflates to {info.file_size} bytes, more "
+                              f"than the {limit >> 20} MiB a reader holds.")
+    if total > INFLATED_LIMIT:
+        over["inflated"] = (f"{filename}: its members inflate to {total} bytes, more than "
+                            f"the {INFLATED_LIMIT >> 30} GiB a wheel may (a zip bomb?); it is "
+                            "not inflated.")
+    return over
 
 
 def metadata_from_zip(archive: zipfile.ZipFile, filename: str) -> Metadata:

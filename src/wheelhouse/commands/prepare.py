@@ -106,6 +106,12 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--jobs", type=int, default=8, metavar="N",
                         help="parallel downloads (default: 8; index pages are fetched "
                              "24 at a time)")
+    sources.add_argument("--allow-unverified", action="store_true",
+                         help="ship files the index publishes no sha256 for (md5 or none, "
+                              "e.g. a plain web folder). By default they are refused; with "
+                              "this, each is named in a warning and recorded as unverified "
+                              "(index_sha256 null), and verify reports it unless given "
+                              "--allow-unverified too")
     parser.add_argument("--timeout", type=float, metavar="SECONDS",
                         help="how long a server may stay silent, and the window over which "
                              "a download must average 1 KiB/s, before it is abandoned and "
@@ -142,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         refresh=args.refresh,
         wait=args.wait,
     )
+    options.allow_unverified = args.allow_unverified
     if args.timeout is not None:
         options.timeout = args.timeout
     with report.PrepareProgress() as progress:

@@ -52,6 +52,10 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "machine); repeatable")
     parser.add_argument("--platform", action="append", default=[], metavar="TAG",
                         help="a target platform, as for prepare; repeatable")
+    parser.add_argument("--allow-unverified", action="store_true",
+                        help="accept files the manifest records with no index digest "
+                             "(prepare --allow-unverified); they are still listed, under "
+                             "'unverified'")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="processes for hashing (default: every core)")
     add_output_options(parser)
@@ -71,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         with report.HashProgress(args.folder) as progress:
             folder = read_folder(args.folder, args.requirement, args.constraints,
                                  args.python, args.platform, args.jobs, progress.file_done)
+        folder.allow_unverified = args.allow_unverified
         result = verify(folder)
     if args.json:
         report.print_json(result.as_json())
