@@ -38,8 +38,8 @@ class LocalFile:
     sha256: str
     size: int
     reused: bool
-    # Why verify would reject it (wheels only): checked here, in the download's own thread,
-    # where it overlaps other downloads; prepare refuses to ship a file that has any.
+    # Why verify would reject it (wheels only), checked as soon as it is here, alongside the
+    # other downloads; prepare refuses to ship a file that has any.
     problems: tuple[str, ...] = ()
 
 

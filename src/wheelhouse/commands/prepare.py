@@ -147,8 +147,8 @@ def run(args: argparse.Namespace) -> int:
         keep_sdists=args.keep_sdists,
         refresh=args.refresh,
         wait=args.wait,
+        allow_unverified=args.allow_unverified,
     )
-    options.allow_unverified = args.allow_unverified
     if args.timeout is not None:
         options.timeout = args.timeout
     with report.PrepareProgress() as progress:
