@@ -38,7 +38,8 @@ every file is intact, it only hashes DEST and says it is up to date; --refresh r
 against the index again.
 
 exit codes: 0 done; 2 bad input (spec, constraints line, unknown package, no file for
-the target); 3 network or index failure (unreachable, HTTP error, digest mismatch).
+the target, a wheel verify would reject) or DEST cannot be written (disk full); 3 network
+or index failure (unreachable, HTTP error, timeout, digest mismatch); 130 interrupted.
 """
 
 
