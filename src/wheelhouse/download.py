@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import multiprocessing
 import os
-import signal
 import threading
 import uuid
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -65,7 +63,6 @@ class Downloader:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="download")
-        self._checker: ProcessPoolExecutor | None = None
 
     def fetch(self, file: IndexFile) -> Future[LocalFile]:
         """Start (or join) the download of one file."""
@@ -80,28 +77,12 @@ class Downloader:
         """Stop every download; partial files are removed by their workers."""
         self._stop.set()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        if self._checker is not None:
-            self._checker.shutdown(wait=True, cancel_futures=True)
 
     def _fetch(self, file: IndexFile) -> LocalFile:
         local = self._fetch_verified(file)
-        if file.is_wheel:
-            problems = self._check_pool().submit(shipping_problems, local.path).result()
-            local = dataclasses.replace(local, problems=tuple(problems))
+        if file.is_wheel:  # in this download's thread, overlapping the other downloads
+            local = dataclasses.replace(local, problems=tuple(shipping_problems(local.path)))
         return local
-
-    def _check_pool(self) -> ProcessPoolExecutor:
-        """Checking RECORD inflates and hashes every member: seconds of CPU for a large set,
-        run in processes of their own so it overlaps the downloads and the resolver instead
-        of contending for one interpreter. Spawned (this process has threads), and deaf to
-        Ctrl-C, which the run answers."""
-        with self._lock:
-            if self._checker is None:
-                self._checker = ProcessPoolExecutor(
-                    max_workers=min(4, os.cpu_count() or 1),
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=signal.signal, initargs=(signal.SIGINT, signal.SIG_IGN))
-            return self._checker
 
     def _fetch_verified(self, file: IndexFile) -> LocalFile:
         if not file.checkable:
