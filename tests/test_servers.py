@@ -33,8 +33,8 @@ def headers_then(handler, length: int) -> None:
 
 def only_whole_files(dest: Path) -> bool:
     """Nothing under a final name but what verified, and no partial left behind."""
-    return not [p for p in dest.iterdir() if p.suffix == ".whl" or ".part-" in p.name] \
-        if dest.exists() else True
+    found = dest.iterdir() if dest.exists() else ()
+    return not [p for p in found if p.suffix == ".whl" or ".part-" in p.name]
 
 
 def prepare(web, name: str, dest: Path, *extra: str) -> tuple[int, str, str, float]:

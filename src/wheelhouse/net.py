@@ -139,7 +139,7 @@ def _get(session: Session, url: str, what: str, stream: bool,
 
 
 def _not_ok(response: requests.Response, url: str, what: str, missing_ok: bool) -> None:
-    """Anything but 200 in words: None for a 404 the caller allows, else the error."""
+    """Anything but 200 in words: returns for a 404 the caller allows, else raises."""
     shown = redact(url)
     status = response.status_code
     response.close()

@@ -103,13 +103,9 @@ def _inspect_wheel(path: Path, result: Inspection) -> None:
         result.problems.append(("zip", f"{path.name} is not a valid zip file ({exc})."))
         return
     with archive:
-        result.problems += structural_problems(archive, path.name)
-        over = over_limits(archive, path.name)
-        if over.keys() & {"record", "inflated"}:
-            return  # nothing more is read from this wheel
-        record = record_problems(archive, path.name)
-        result.problems += record
-        if "metadata" in over or any(check == "zip" for check, _ in record):
+        problems, metadata_readable = _checked(archive, path.name)
+        result.problems += problems
+        if not metadata_readable:
             return  # already reported: not read
         try:
             result.metadata = metadata_from_zip(archive, path.name)
@@ -122,12 +118,22 @@ def shipping_problems(path: Path) -> list[str]:
     it before it ships; none for a sound wheel."""
     try:
         with zipfile.ZipFile(path) as archive:
-            problems = structural_problems(archive, path.name)
-            if not over_limits(archive, path.name).keys() & {"record", "inflated"}:
-                problems += record_problems(archive, path.name)
+            problems, _ = _checked(archive, path.name)
     except (zipfile.BadZipFile, OSError) as exc:
         return [f"{path.name} is not a valid zip file ({exc})."]
     return [message for _, message in problems]
+
+
+def _checked(archive: zipfile.ZipFile, filename: str) -> tuple[list[tuple[str, str]], bool]:
+    """Verify's wheel checks, in one order for prepare and verify: the structure, then RECORD
+    unless a limit forbids reading it. Also says whether METADATA may then be read."""
+    problems = structural_problems(archive, filename)
+    over = over_limits(archive, filename)
+    if over.keys() & {"record", "inflated"}:
+        return problems, False  # nothing more is read from this wheel
+    record = record_problems(archive, filename)
+    readable = "metadata" not in over and not any(check == "zip" for check, _ in record)
+    return problems + record, readable
 
 
 def record_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[str, str]]:
