@@ -9,8 +9,20 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from builders import make_sdist, make_wheel
 from conftest import free_port
+
+
+@pytest.fixture
+def interruptible():
+    """Lets the Ctrl-C these tests send reach wheelhouse. A shell that starts the suite in the
+    background (as CI's does) ignores SIGINT, and a child inherits an ignored signal, so
+    wheelhouse would never see it; a handler here is reset to the default in a child."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 def assert_clean_failure(result, code: int, *words: str) -> None:
@@ -165,7 +177,7 @@ def _wait_for_partial(dest: Path, process: subprocess.Popen) -> None:
     raise AssertionError("the download never started")
 
 
-def test_ctrl_c_leaves_no_partial_file(web, tmp_path):
+def test_ctrl_c_leaves_no_partial_file(web, tmp_path, interruptible):
     index, wheel = _slow_index(web, tmp_path)
     dest = tmp_path / "wh"
     process = _start(tmp_path, index, dest)
@@ -194,7 +206,8 @@ def test_kill_leaves_only_hidden_partials_and_rerun_cleans_them(web, run_cli, tm
     assert (dest / wheel.name).read_bytes() == wheel.read_bytes()
 
 
-def test_ctrl_c_during_a_build_kills_the_build_and_ends_at_once(pypiserver, tmp_path):
+def test_ctrl_c_during_a_build_kills_the_build_and_ends_at_once(pypiserver, tmp_path,
+                                                               interruptible):
     local = tmp_path / "local"
     local.mkdir()
     marker = tmp_path / "build.pid"
