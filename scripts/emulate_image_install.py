@@ -4,7 +4,8 @@
 There is no Docker engine here, so this replays what the Dockerfile does with
 docker-context-files, with nothing but the folder: a clean virtualenv of the target Python,
 pip configured only by the folder's pip.conf (find-links rewritten to the folder's path),
-`pip install pip==` and `uv==` as shipped, then the airflow wheel with its extras under the
+`pip install pip==` and `uv==` as shipped, then the airflow wheel with the extras
+`wheelhouse build-args` prints as AIRFLOW_EXTRAS (what the Dockerfile installs) under the
 folder's constraints, then `pip check`. The network is cut off (a new network namespace
 with `unshare -n` where allowed, else proxies that lead nowhere), so any reach for an index
 fails the run.
@@ -24,10 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
 from wheelhouse import layout
+from wheelhouse.buildargs import build_args, settings_from_manifest
 from wheelhouse.errors import WheelhouseError
 from wheelhouse.manifest import Manifest
 
@@ -70,8 +69,14 @@ def main() -> int:
         sys.exit(f"{folder} was not prepared for Apache Airflow (no 'airflow' in its manifest).")
     target = manifest.targets[0]
     files = {entry.name: entry for entry in manifest.files}
-    spec = next(Requirement(r) for r in manifest.requirements
-                if canonicalize_name(Requirement(r).name) == "apache-airflow")
+    try:
+        settings = settings_from_manifest(manifest)
+        assert settings.airflow_version and settings.python
+        printed = build_args(settings.airflow_version, settings.python,
+                             python_patch=settings.python_patch, extras=settings.extras or ())
+    except WheelhouseError as exc:
+        sys.exit(str(exc))
+    extras = printed["AIRFLOW_EXTRAS"]  # the image installs apache-airflow[AIRFLOW_EXTRAS]
     airflow_file = folder / files["apache-airflow"].filename
     mode = info.constraints_mode
     constraints = folder / layout.image_constraints_name(target.python, mode) if mode else None
@@ -92,7 +97,7 @@ def main() -> int:
         [python, "-m", "venv", str(venv)],
         [str(venv / "bin/pip"), "install", f"pip=={files['pip'].version}"],
         [str(venv / "bin/pip"), "install", f"uv=={files['uv'].version}"],
-        [str(venv / "bin/pip"), "install", f"{airflow_file}[{','.join(sorted(spec.extras))}]"]
+        [str(venv / "bin/pip"), "install", f"{airflow_file}[{extras}]"]
         + (["--constraint", str(constraints)] if constraints else []),
         [str(venv / "bin/pip"), "check"],
     ]

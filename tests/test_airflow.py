@@ -8,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import SHARED
+
+from wheelhouse.dockerfile import read_dockerfile
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +110,12 @@ def test_build_args_from_the_folder(airflow_folder):
 
 @pytest.mark.parametrize("version, python, present, absent", [
     ("2.10.5", "3.11", ["INSTALL_PACKAGES_FROM_CONTEXT", "PYTHON_BASE_IMAGE=python:3.11-slim-"
-                        "bookworm", "AIRFLOW_PRE_CACHED_PIP_PACKAGES=false"],
-     ["INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "INSTALL_FROM_DOCKER_CONTEXT_FILES"]),
-    ("2.2.5", "3.8", ["INSTALL_FROM_DOCKER_CONTEXT_FILES=true", "INSTALL_FROM_PYPI=false"],
-     ["INSTALL_PACKAGES_FROM_CONTEXT", "arg DOCKER_CONTEXT_FILES=", "INSTALL_MYSQL_CLIENT"]),
+                        "bookworm", "INSTALL_MSSQL_CLIENT=false"],
+     ["INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "INSTALL_FROM_DOCKER_CONTEXT_FILES",
+      "AIRFLOW_PRE_CACHED_PIP_PACKAGES"]),
+    ("2.2.5", "3.8", ["INSTALL_FROM_DOCKER_CONTEXT_FILES=true", "INSTALL_FROM_PYPI=false",
+                      "INSTALL_MYSQL_CLIENT=false", "AIRFLOW_CONSTRAINTS=constraints"],
+     ["INSTALL_PACKAGES_FROM_CONTEXT", "arg DOCKER_CONTEXT_FILES=", "AIRFLOW_CONSTRAINTS_MODE"]),
     ("3.0.6", "3.12", ["INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "python:3.12-slim-bookworm"],
      ["INSTALL_PACKAGES_FROM_CONTEXT", "AIRFLOW_PRE_CACHED_PIP_PACKAGES", "BASE_IMAGE=debian"]),
     ("3.1.0", "3.12.11", ["BASE_IMAGE=debian:bookworm-slim", "AIRFLOW_PYTHON_VERSION=3.12.11"],
@@ -152,3 +157,117 @@ def test_airflow_3_1_ships_lxml_and_xmlsec_sdists_and_their_build_needs(pypiserv
     assert "cythonish" not in lock and "lxml==6.0.2" in lock
     verified = run("verify", str(dest), "--json")
     assert verified.returncode == 0, verified.stdout
+
+
+def test_build_args_carries_the_folders_extras(airflow_folder):
+    record = json.loads(run("build-args", str(airflow_folder), "--json").stdout)
+    assert record["build_args"]["AIRFLOW_EXTRAS"] == "celery"  # apache-airflow[celery]==2.10.3
+    assert record["offline"] is True and record["blockers"] == [] and record["warnings"] == []
+    other = json.loads(run("build-args", str(airflow_folder), "--json", "--extras",
+                           "postgres, celery").stdout)
+    assert other["build_args"]["AIRFLOW_EXTRAS"] == "celery,postgres"
+
+
+def test_offline_verdict_and_require_offline():
+    result = run("build-args", "--airflow-version", "3.1.0", "--python", "3.12.11", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["offline"] is False
+    whats = [blocker["what"] for blocker in record["blockers"]]
+    assert "uv tool install" in whats and "Python from python.org" in whats
+    assert all(blocker["why"] and blocker["workaround"] for blocker in record["blockers"])
+    required = run("build-args", "--airflow-version", "3.1.0", "--python", "3.12.11",
+                   "--require-offline")
+    assert required.returncode == 1
+    assert "# offline: NO." in required.stdout and "python.org" in required.stdout
+    assert json.loads(run("build-args", "--airflow-version", "2.10.5", "--python", "3.11",
+                          "--json").stdout)["offline"] is True
+    fine = run("build-args", "--airflow-version", "2.10.5", "--python", "3.11",
+               "--require-offline")
+    assert fine.returncode == 0 and "# offline: yes." in fine.stdout
+
+
+def test_breeze_is_refused_in_one_sentence():
+    result = run("build-args", "--airflow-version", "2.10.5", "--python", "3.11", "--format",
+                 "breeze")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("error:") == 1 and "GitHub URL" in result.stderr
+
+
+def test_python_range_is_checked_before_2_10():
+    result = run("build-args", "--airflow-version", "2.3.4", "--python", "3.11")
+    assert result.returncode == 2
+    assert "Airflow 2.3.4 does not support Python 3.11 (it supports 3.7 to 3.10)" in result.stderr
+
+
+def _dockerfile(tmp_path: Path, *args: str) -> Path:
+    path = tmp_path / "Dockerfile"
+    path.write_text("FROM scratch\n" + "".join(f"ARG {arg}\n" for arg in args))
+    return path
+
+
+def test_dockerfile_of_a_real_release_limits_the_names(tmp_path):
+    real = SHARED / "airflow-dockerfiles" / "Dockerfile-2.10.5"
+    path = real if real.exists() else _dockerfile(
+        tmp_path, "AIRFLOW_VERSION=2.10.4", "INSTALL_PACKAGES_FROM_CONTEXT=false",
+        "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES=false", "DOCKER_CONTEXT_FILES=Dockerfile",
+        "INSTALL_MYSQL_CLIENT=true", "INSTALL_MSSQL_CLIENT=true", "AIRFLOW_EXTRAS=a",
+        "AIRFLOW_CONSTRAINTS_LOCATION=", "AIRFLOW_CONSTRAINTS_MODE=constraints",
+        "AIRFLOW_INSTALLATION_METHOD=apache-airflow", "AIRFLOW_PIP_VERSION=25.0",
+        "AIRFLOW_UV_VERSION=0.5.24", "PYTHON_BASE_IMAGE=python:3.8-slim-bookworm")
+    result = run("build-args", "--dockerfile", str(path), "--python", "3.11", "--extras",
+                 "celery", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["airflow_version"] == "2.10.4"  # that Dockerfile's own AIRFLOW_VERSION
+    declared = read_dockerfile(path)
+    assert set(record["build_args"]) <= set(declared)
+    assert record["warnings"] == [] and record["offline"] is True
+
+
+def test_dockerfile_serves_a_release_newer_than_the_table(tmp_path):
+    path = _dockerfile(tmp_path, "AIRFLOW_VERSION=3.4.0", "AIRFLOW_EXTRAS=a",
+                       "INSTALL_DISTRIBUTIONS_FROM_CONTEXT=false", "AIRFLOW_PYTHON_VERSION=3.13.7",
+                       "AIRFLOW_CONSTRAINTS_LOCATION=", "INSTALL_MYSQL_CLIENT=true",
+                       "PYTHON_BASE_IMAGE=python:3.13-slim-trixie")
+    refused = run("build-args", "--airflow-version", "3.4.0", "--python", "3.13.7")
+    assert refused.returncode == 2 and "--dockerfile" in refused.stderr
+    result = run("build-args", "--dockerfile", str(path), "--python", "3.13", "--extras", "",
+                 "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout)
+    assert record["airflow_version"] == "3.4.0" and record["generation"] == "3.4+"
+    assert record["build_args"] == {
+        "INSTALL_DISTRIBUTIONS_FROM_CONTEXT": "true",
+        "INSTALL_MYSQL_CLIENT": "false",
+        "AIRFLOW_EXTRAS": "",
+        "AIRFLOW_CONSTRAINTS_LOCATION": "/docker-context-files/constraints-3.13.txt",
+        "AIRFLOW_VERSION": "3.4.0",
+        "PYTHON_BASE_IMAGE": "python:3.13-slim-trixie",  # the Dockerfile's own variant
+        "AIRFLOW_PYTHON_VERSION": "3.13.7",  # its default, for the Python asked for
+    }
+    lacking = " ".join(record["warnings"])
+    for name in ("USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS", "INSTALL_MSSQL_CLIENT",
+                 "AIRFLOW_CONSTRAINTS_MODE"):
+        assert name in lacking
+    assert "DOCKER_CONTEXT_FILES" not in lacking  # without it the name is hard-coded
+    assert record["offline"] is False  # uv tool install, python.org, cosign: as 3.3
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x00\xff\xfe binary", "not UTF-8"),
+    (b"FROM scratch\nRUN true\n", "declares no ARG"),
+    (b"FROM scratch\nARG AIRFLOW_VERSION=2.0.0.dev0\n", "give --airflow-version"),
+    (b"A" * ((4 << 20) + 1), "over 4 MiB"),
+], ids=["binary", "no-arg", "dev-version", "huge"])
+def test_bad_dockerfile_is_one_sentence(tmp_path, content, words):
+    path = tmp_path / "Dockerfile"
+    path.write_bytes(content)
+    result = run("build-args", "--dockerfile", str(path), "--python", "3.11")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("error:") == 1 and words in result.stderr
+    assert "Traceback" not in result.stderr
+    missing = run("build-args", "--dockerfile", str(tmp_path / "absent"), "--python", "3.11")
+    assert missing.returncode == 2 and "No such file" in missing.stderr
+    folder = run("build-args", "--dockerfile", str(tmp_path), "--python", "3.11")
+    assert folder.returncode == 2 and "is a folder" in folder.stderr

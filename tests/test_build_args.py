@@ -1,147 +1,162 @@
-"""Build args and Breeze flags per Dockerfile generation, and their renderings."""
+"""Build args per Airflow release, checked against every release's Dockerfile; the offline
+verdict; the renderings."""
 
 from __future__ import annotations
 
 import json
 import shlex
+from pathlib import Path
 
 import pytest
+from conftest import SHARED
+from packaging.version import Version
 
-from wheelhouse.buildargs import breeze_flags, build_args, generation, render
+from wheelhouse.airflow import MODES
+from wheelhouse.buildargs import build_args, generation, render
+from wheelhouse.dockerfile import read_dockerfile
 from wheelhouse.errors import InputError
 
-# Every name some generation declares: a set must hold its own and none of the others.
-SWITCHES = {
-    "1.10.13-14": {"AIRFLOW_LOCAL_PIP_WHEELS", "INSTALL_AIRFLOW_VIA_PIP"},
-    "1.10.15-2.2": {"INSTALL_FROM_DOCKER_CONTEXT_FILES", "INSTALL_FROM_PYPI"},
-    "2.3-2.11": {"INSTALL_PACKAGES_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES"},
-    "3.x": {"INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS"},
+ARGS_JSON = SHARED / "airflow-dockerfile-args" / "args.json"
+DOCKERFILES = SHARED / "airflow-dockerfiles"
+
+# What an offline build from the folder needs, wherever that release's Dockerfile declares it.
+NEEDED = {
+    "AIRFLOW_LOCAL_PIP_WHEELS", "INSTALL_AIRFLOW_VIA_PIP", "INSTALL_FROM_DOCKER_CONTEXT_FILES",
+    "INSTALL_FROM_PYPI", "INSTALL_PACKAGES_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES",
+    "INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS",
+    "DOCKER_CONTEXT_FILES", "AIRFLOW_PRE_CACHED_PIP_PACKAGES", "INSTALL_MYSQL_CLIENT",
+    "INSTALL_MSSQL_CLIENT", "AIRFLOW_EXTRAS", "AIRFLOW_CONSTRAINTS_LOCATION",
+    "AIRFLOW_CONSTRAINTS_MODE", "AIRFLOW_CONSTRAINTS", "AIRFLOW_VERSION",
+    "AIRFLOW_INSTALLATION_METHOD", "AIRFLOW_INSTALL_SOURCES", "AIRFLOW_INSTALL_VERSION",
+    "PIP_VERSION", "AIRFLOW_PIP_VERSION", "AIRFLOW_UV_VERSION", "PYTHON_BASE_IMAGE",
+    "PYTHON_MAJOR_MINOR_VERSION", "BASE_IMAGE", "AIRFLOW_PYTHON_VERSION",
 }
-ALL_SWITCHES = set().union(*SWITCHES.values())
+ON = {"AIRFLOW_LOCAL_PIP_WHEELS", "INSTALL_FROM_DOCKER_CONTEXT_FILES",
+      "INSTALL_PACKAGES_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES",
+      "INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS"}
+OFF = {"INSTALL_AIRFLOW_VIA_PIP", "INSTALL_FROM_PYPI", "AIRFLOW_PRE_CACHED_PIP_PACKAGES",
+       "INSTALL_MYSQL_CLIENT", "INSTALL_MSSQL_CLIENT"}
+# Dated snapshots of main stand in for the 3.x releases they were taken between.
+SNAPSHOTS = {"main-2025-04-01": "3.0.0", "main-2025-08-25": "3.0.5",
+             "main-2025-09-20": "3.1.0", "main-2026-03-07": "3.1.7"}
+
+# Without ../shared: small Dockerfiles of a few releases (their ARG lines, from args.json).
+SMALL = {
+    "1.10.13": "AIRFLOW_CONSTRAINTS_LOCATION=x AIRFLOW_INSTALL_SOURCES=. AIRFLOW_INSTALL_VERSION= "
+               "AIRFLOW_LOCAL_PIP_WHEELS= AIRFLOW_PRE_CACHED_PIP_PACKAGES=true AIRFLOW_EXTRAS=a "
+               "AIRFLOW_VERSION=2.0.0.dev0 INSTALL_AIRFLOW_VIA_PIP=true INSTALL_MYSQL_CLIENT=true "
+               "PYTHON_BASE_IMAGE=python:3.6-slim-buster PYTHON_MAJOR_MINOR_VERSION=3.6",
+    "2.0.2": "AIRFLOW_CONSTRAINTS=constraints-2.0 AIRFLOW_CONSTRAINTS_LOCATION= AIRFLOW_EXTRAS=a "
+             "AIRFLOW_INSTALLATION_METHOD=apache-airflow AIRFLOW_PIP_VERSION=20.2.4 "
+             "AIRFLOW_PRE_CACHED_PIP_PACKAGES=false AIRFLOW_VERSION=2.0.1 "
+             "INSTALL_FROM_DOCKER_CONTEXT_FILES= INSTALL_FROM_PYPI=true INSTALL_MYSQL_CLIENT=true "
+             "PYTHON_BASE_IMAGE=python:3.6-slim-buster",
+    "2.7.1": "AIRFLOW_CONSTRAINTS_LOCATION= AIRFLOW_CONSTRAINTS_MODE=constraints AIRFLOW_EXTRAS=a "
+             "AIRFLOW_INSTALLATION_METHOD=apache-airflow AIRFLOW_PIP_VERSION=23.2.1 "
+             "AIRFLOW_PRE_CACHED_PIP_PACKAGES=false AIRFLOW_VERSION=2.7.0 "
+             "DOCKER_CONTEXT_FILES=Dockerfile INSTALL_MSSQL_CLIENT=true INSTALL_MYSQL_CLIENT=true "
+             "INSTALL_PACKAGES_FROM_CONTEXT=false PYTHON_BASE_IMAGE=python:3.8-slim-bullseye "
+             "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES=false",
+    "2.10.5": "AIRFLOW_CONSTRAINTS_LOCATION= AIRFLOW_CONSTRAINTS_MODE=constraints AIRFLOW_EXTRAS=a "
+              "AIRFLOW_INSTALLATION_METHOD=apache-airflow AIRFLOW_PIP_VERSION=25.0 "
+              "AIRFLOW_UV_VERSION=0.5.24 AIRFLOW_VERSION=2.10.4 DOCKER_CONTEXT_FILES=Dockerfile "
+              "INSTALL_MSSQL_CLIENT=true INSTALL_MYSQL_CLIENT=true "
+              "INSTALL_PACKAGES_FROM_CONTEXT=false PYTHON_BASE_IMAGE=python:3.8-slim-bookworm "
+              "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES=false",
+    "main-2026-03-07": "AIRFLOW_CONSTRAINTS_LOCATION= AIRFLOW_CONSTRAINTS_MODE=constraints "
+                       "AIRFLOW_EXTRAS=a AIRFLOW_INSTALLATION_METHOD=apache-airflow "
+                       "AIRFLOW_PIP_VERSION=26.0.1 AIRFLOW_PYTHON_VERSION=3.12.13 "
+                       "AIRFLOW_UV_VERSION=0.10.8 AIRFLOW_VERSION=3.1.7 "
+                       "BASE_IMAGE=debian:bookworm-slim DOCKER_CONTEXT_FILES=Dockerfile "
+                       "INSTALL_DISTRIBUTIONS_FROM_CONTEXT=false INSTALL_MSSQL_CLIENT=true "
+                       "INSTALL_MYSQL_CLIENT=true USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS=false",
+}
+
+
+def _releases(tmp_path: Path) -> dict[str, dict[str, str | None]]:
+    """Every release's declared ARGs: args.json when beside the checkout, else SMALL, read
+    back through the Dockerfile reader the --dockerfile flag uses."""
+    if ARGS_JSON.exists():
+        return json.loads(ARGS_JSON.read_text())
+    releases = {}
+    for key, text in SMALL.items():
+        dockerfile = tmp_path / f"Dockerfile-{key}"
+        dockerfile.write_text("".join(f"ARG {arg}\n" for arg in text.split()))
+        releases[key] = read_dockerfile(dockerfile)
+    return releases
+
+
+def _needed(declared: dict[str, str | None]) -> set[str]:
+    needed = NEEDED & set(declared)
+    if declared.get("AIRFLOW_CONSTRAINTS") not in (None, *MODES):
+        needed.discard("AIRFLOW_CONSTRAINTS")  # 2.0.2: a reference, not a mode
+    if "AIRFLOW_INSTALLATION_METHOD" in declared:
+        needed.discard("AIRFLOW_INSTALL_VERSION")  # only the index install (switched off) uses it
+    return needed
+
+
+def test_every_release_prints_exactly_what_its_dockerfile_declares_and_needs(tmp_path) -> None:
+    """Both directions over every release: nothing undeclared printed, nothing needed missing,
+    each switch the right way, the base image of the Dockerfile's own Debian."""
+    releases = _releases(tmp_path)
+    assert len(releases) >= (58 if ARGS_JSON.exists() else len(SMALL))
+    walked = []
+    for key, declared in releases.items():
+        version = SNAPSHOTS.get(key, key)
+        if version == "1.10.12":
+            with pytest.raises(InputError, match="cannot be built offline"):
+                build_args(version, "3.7")
+            continue
+        python = next(py for since, py in (("3.1", "3.12.11"), ("2.11", "3.10"), ("2.0", "3.8"),
+                                           ("1.10", "3.7")) if Version(version) >= Version(since))
+        for given in (None, declared):  # from the table, and through --dockerfile
+            args = build_args(version, python, pip_version="24.0", uv_version="0.5.0",
+                              extras=("celery", "cncf.kubernetes"), declared=given)
+            undeclared = set(args) - set(declared)
+            assert not undeclared, f"{key}: prints {sorted(undeclared)}, not declared"
+            missing = _needed(declared) - set(args)
+            assert not missing, f"{key}: needs {sorted(missing)}, not printed"
+            assert given is None or not args.warnings, (key, args.warnings)
+            for name in ON & set(args):
+                assert args[name] == "true", (key, name)
+            for name in OFF & set(args):
+                assert args[name] == "false", (key, name)
+            assert args["AIRFLOW_VERSION"] == version
+            assert args["AIRFLOW_EXTRAS"] == "celery,cncf-kubernetes"
+            compiles = any(b.what == "Python from python.org" for b in args.blockers)
+            assert compiles == ("AIRFLOW_PYTHON_VERSION" in declared), key
+            if "PYTHON_BASE_IMAGE" in args:  # the Debian release of that Dockerfile's default
+                default = declared["PYTHON_BASE_IMAGE"] or ""
+                assert args["PYTHON_BASE_IMAGE"].split("-", 1)[1] == default.split("-", 1)[1]
+        walked.append(key)
+    assert len(walked) == len(releases) - ("1.10.12" in releases)
+
+
+def test_1_10_13_is_the_seed_recipe_made_offline() -> None:
+    """The 1.10.13 docs recipe (local wheels, no pre-cache, no MySQL), plus INSTALL_AIRFLOW_VIA_PIP
+    =false: the recipe left it true, so the build still installed Airflow from the index."""
+    args = build_args("1.10.13", "3.7", extras=("celery", "postgres"))
+    assert dict(args) == {
+        "AIRFLOW_LOCAL_PIP_WHEELS": "true",
+        "INSTALL_AIRFLOW_VIA_PIP": "false",
+        "AIRFLOW_PRE_CACHED_PIP_PACKAGES": "false",
+        "INSTALL_MYSQL_CLIENT": "false",
+        "AIRFLOW_EXTRAS": "celery,postgres",
+        "AIRFLOW_CONSTRAINTS_LOCATION": "/docker-context-files/constraints-3.7.txt",
+        "AIRFLOW_VERSION": "1.10.13",
+        "AIRFLOW_INSTALL_SOURCES": "apache-airflow",
+        "AIRFLOW_INSTALL_VERSION": "==1.10.13",
+        "PYTHON_BASE_IMAGE": "python:3.7-slim-buster",
+        "PYTHON_MAJOR_MINOR_VERSION": "3.7",
+    }
+    assert [blocker.what for blocker in args.blockers] == ["yarn install of the web UI"]
+    text = render(args, "docker")
+    assert argv(text)[:3] == ["docker", "build", "--no-cache"]
+
 
 def argv(command: str) -> list[str]:
     """Split a rendered command as the shell would: backslash-newline continues the line."""
     return shlex.split(command.replace("\\\n", ""))
-
-
-COMMON = {
-    "AIRFLOW_CONSTRAINTS_LOCATION": "/docker-context-files/constraints-{py}.txt",
-    "AIRFLOW_INSTALLATION_METHOD": "apache-airflow",
-}
-
-# (airflow, python, python_patch, exactly the expected mapping)
-CASES = [
-    (
-        "1.10.14",
-        "3.8",
-        None,
-        {
-            "AIRFLOW_LOCAL_PIP_WHEELS": "true",
-            "INSTALL_AIRFLOW_VIA_PIP": "false",
-            "AIRFLOW_PRE_CACHED_PIP_PACKAGES": "false",
-            "AIRFLOW_VERSION": "1.10.14",
-            "PYTHON_BASE_IMAGE": "python:3.8-slim-buster",
-            "PYTHON_MAJOR_MINOR_VERSION": "3.8",
-        },
-    ),
-    (
-        "2.2.5",
-        "3.8",
-        None,
-        {
-            "INSTALL_FROM_DOCKER_CONTEXT_FILES": "true",
-            "INSTALL_FROM_PYPI": "false",
-            "AIRFLOW_PRE_CACHED_PIP_PACKAGES": "false",
-            "AIRFLOW_VERSION": "2.2.5",
-            "PYTHON_BASE_IMAGE": "python:3.8-slim-buster",
-        },
-    ),
-    (
-        "2.7.3",
-        "3.11",
-        None,
-        {
-            "INSTALL_PACKAGES_FROM_CONTEXT": "true",
-            "DOCKER_CONTEXT_FILES": "docker-context-files",
-            "AIRFLOW_PRE_CACHED_PIP_PACKAGES": "false",
-            "INSTALL_MYSQL_CLIENT": "false",
-            "AIRFLOW_CONSTRAINTS_MODE": "constraints",
-            "AIRFLOW_VERSION": "2.7.3",
-            "PYTHON_BASE_IMAGE": "python:3.11-slim-bullseye",
-        },
-    ),
-    (
-        "2.10.5",
-        "3.11",
-        None,
-        {
-            "INSTALL_PACKAGES_FROM_CONTEXT": "true",
-            "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES": "true",
-            "DOCKER_CONTEXT_FILES": "docker-context-files",
-            "AIRFLOW_PRE_CACHED_PIP_PACKAGES": "false",
-            "INSTALL_MYSQL_CLIENT": "false",
-            "AIRFLOW_CONSTRAINTS_MODE": "constraints",
-            "AIRFLOW_VERSION": "2.10.5",
-            "PYTHON_BASE_IMAGE": "python:3.11-slim-bookworm",
-        },
-    ),
-    (
-        "2.11.0",
-        "3.12",
-        None,
-        {
-            "INSTALL_PACKAGES_FROM_CONTEXT": "true",
-            "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES": "true",
-            "DOCKER_CONTEXT_FILES": "docker-context-files",
-            "INSTALL_MYSQL_CLIENT": "false",
-            "AIRFLOW_CONSTRAINTS_MODE": "constraints",
-            "AIRFLOW_VERSION": "2.11.0",
-            "PYTHON_BASE_IMAGE": "python:3.12-slim-bookworm",
-        },
-    ),
-    (
-        "3.0.6",
-        "3.12",
-        None,
-        {
-            "INSTALL_DISTRIBUTIONS_FROM_CONTEXT": "true",
-            "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS": "true",
-            "DOCKER_CONTEXT_FILES": "docker-context-files",
-            "INSTALL_MYSQL_CLIENT": "false",
-            "AIRFLOW_CONSTRAINTS_MODE": "constraints",
-            "AIRFLOW_VERSION": "3.0.6",
-            "PYTHON_BASE_IMAGE": "python:3.12-slim-bookworm",
-        },
-    ),
-    (
-        "3.1.0",
-        "3.12",
-        "3.12.11",
-        {
-            "INSTALL_DISTRIBUTIONS_FROM_CONTEXT": "true",
-            "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS": "true",
-            "DOCKER_CONTEXT_FILES": "docker-context-files",
-            "INSTALL_MYSQL_CLIENT": "false",
-            "AIRFLOW_CONSTRAINTS_MODE": "constraints",
-            "AIRFLOW_VERSION": "3.1.0",
-            "BASE_IMAGE": "debian:bookworm-slim",
-            "AIRFLOW_PYTHON_VERSION": "3.12.11",
-        },
-    ),
-]
-
-
-@pytest.mark.parametrize(("airflow", "python", "patch", "expected"), CASES, ids=lambda c: str(c))
-def test_each_generation_has_exactly_its_own_names(
-    airflow: str, python: str, patch: str | None, expected: dict[str, str]
-) -> None:
-    args = build_args(airflow, python, python_patch=patch)
-    py = python
-    want = dict(expected, **{k: v.format(py=py) for k, v in COMMON.items()})
-    assert dict(args) == want
-    foreign = ALL_SWITCHES - set(expected)
-    assert not foreign & set(args), f"{airflow} carries another generation's switch"
-    assert not any(name.startswith("UPGRADE_") for name in args)
 
 
 def test_generation_names() -> None:
@@ -153,9 +168,10 @@ def test_generation_names() -> None:
     assert generation("2.10.3") == "2.3-2.11"
     assert generation("2.11.1") == "2.3-2.11"
     assert generation("3.0.6") == "3.0"
-    assert generation("3.1.0") == "3.1+"
-    assert generation("3.1.0rc1") == "3.1+"  # a candidate builds like its release
-    assert generation("3.3.0") == "3.1+"
+    assert generation("3.1.0") == "3.1-3.3"
+    assert generation("3.1.0rc1") == "3.1-3.3"  # a candidate builds like its release
+    assert generation("3.3.0") == "3.1-3.3"
+    assert generation("3.4.0", dockerfile=True) == "3.4+"
 
 
 @pytest.mark.parametrize("version", ["1.10.12", "1.10.9", "1.9.0"])
@@ -176,23 +192,37 @@ def test_not_a_version() -> None:
         generation("latest")
 
 
-def test_pre_cached_packages_arg_is_gone_from_2_11() -> None:
-    assert build_args("2.10.5", "3.11")["AIRFLOW_PRE_CACHED_PIP_PACKAGES"] == "false"
-    assert "AIRFLOW_PRE_CACHED_PIP_PACKAGES" not in build_args("2.11.0", "3.11")
-    assert "AIRFLOW_PRE_CACHED_PIP_PACKAGES" not in build_args("3.0.6", "3.12")
+def test_pre_cached_packages_arg_is_gone_from_2_10_5() -> None:
+    assert build_args("2.10.3", "3.11")["AIRFLOW_PRE_CACHED_PIP_PACKAGES"] == "false"
+    assert build_args("2.10.4", "3.11")["AIRFLOW_PRE_CACHED_PIP_PACKAGES"] == "false"
+    for version in ("2.10.5", "2.11.0", "3.0.6"):
+        assert "AIRFLOW_PRE_CACHED_PIP_PACKAGES" not in build_args(version, "3.10")
 
 
-def test_context_constraints_switch_from_2_8() -> None:
-    assert "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES" not in build_args("2.7.3", "3.11")
-    assert build_args("2.8.0", "3.11")["USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES"] == "true"
+def test_context_constraints_switch_from_2_7_1() -> None:
+    assert "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES" not in build_args("2.7.0", "3.11")
+    assert build_args("2.7.1", "3.11")["USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES"] == "true"
 
 
-def test_constraints_mode_from_2_4() -> None:
-    assert "AIRFLOW_CONSTRAINTS_MODE" not in build_args("2.3.4", "3.10")
+def test_constraints_mode_names() -> None:
+    assert "AIRFLOW_CONSTRAINTS" not in build_args("2.0.2", "3.8")  # a reference there
+    assert build_args("2.1.0", "3.8")["AIRFLOW_CONSTRAINTS"] == "constraints"
+    assert build_args("2.3.0", "3.10")["AIRFLOW_CONSTRAINTS"] == "constraints"
+    assert "AIRFLOW_CONSTRAINTS_MODE" not in build_args("2.3.0", "3.10")
+    assert build_args("2.3.1", "3.10")["AIRFLOW_CONSTRAINTS_MODE"] == "constraints"
     args = build_args("2.10.5", "3.11", constraints_mode="no-providers")
     assert args["AIRFLOW_CONSTRAINTS_MODE"] == "constraints-no-providers"
     with pytest.raises(InputError, match="constraints mode"):
         build_args("2.10.5", "3.11", constraints_mode="everything")
+
+
+def test_pip_name_per_release() -> None:
+    assert "PIP_VERSION" not in build_args("1.10.13", "3.7", pip_version="20.2.4")
+    assert build_args("1.10.14", "3.7", pip_version="20.2.4")["PIP_VERSION"] == "20.2.4"
+    assert build_args("2.0.0", "3.8", pip_version="20.2.4")["PIP_VERSION"] == "20.2.4"
+    assert build_args("2.0.1", "3.8", pip_version="20.2.4")["AIRFLOW_PIP_VERSION"] == "20.2.4"
+    assert "PYTHON_MAJOR_MINOR_VERSION" in build_args("2.0.1", "3.8")
+    assert "PYTHON_MAJOR_MINOR_VERSION" not in build_args("2.0.2", "3.8")
 
 
 @pytest.mark.parametrize(
@@ -222,9 +252,17 @@ def test_airflow_3_1_compiles_the_exact_python() -> None:
     assert build_args("3.1.0rc1", "3.12.11")["AIRFLOW_VERSION"] == "3.1.0rc1"
 
 
-def test_airflow_3_1_without_patch_version_raises() -> None:
-    with pytest.raises(InputError, match=r"full Python version, e\.g\. --python 3\.12\.11"):
+def test_airflow_3_1_without_patch_version_says_the_dockerfile_default() -> None:
+    with pytest.raises(InputError, match=r"give --python 3\.12\.N \(its Dockerfile's default "
+                                         r"is 3\.12\.11\)"):
         build_args("3.1.0", "3.12")
+    with pytest.raises(InputError, match=r"default is 3\.12\.13"):
+        build_args("3.1.7", "3.12")
+    declared = {"AIRFLOW_PYTHON_VERSION": "3.12.13", "BASE_IMAGE": "debian:bookworm-slim"}
+    with_dockerfile = build_args("3.1.7", "3.12", declared=declared)  # what that file compiles
+    assert with_dockerfile["AIRFLOW_PYTHON_VERSION"] == "3.12.13"
+    with pytest.raises(InputError, match="exact"):  # another minor: no default to fall back on
+        build_args("3.1.7", "3.11", declared=declared)
 
 
 @pytest.mark.parametrize(
@@ -310,84 +348,17 @@ def test_env_rendering() -> None:
     assert parsed == dict(args)
 
 
-@pytest.mark.parametrize(
-    ("airflow", "python", "expected"),
-    [
-        (
-            "2.7.3",
-            "3.11",
-            [
-                "--install-packages-from-context",
-                "--disable-mysql-client-installation",
-                "--airflow-constraints-location", "/docker-context-files/constraints-3.11.txt",
-                "--airflow-constraints-mode", "constraints",
-                "--docker-cache", "disabled",
-                "--python", "3.11",
-                "--install-airflow-version", "2.7.3",
-            ],
-        ),
-        (
-            "2.10.5",
-            "3.11",
-            [
-                "--install-packages-from-context",
-                "--use-constraints-for-context-packages",
-                "--disable-mysql-client-installation",
-                "--airflow-constraints-location", "/docker-context-files/constraints-3.11.txt",
-                "--airflow-constraints-mode", "constraints",
-                "--docker-cache", "disabled",
-                "--python", "3.11",
-                "--install-airflow-version", "2.10.5",
-            ],
-        ),
-        (
-            "3.0.6",
-            "3.12",
-            [
-                "--install-distributions-from-context",
-                "--use-constraints-for-context-distributions",
-                "--disable-mysql-client-installation",
-                "--airflow-constraints-location", "/docker-context-files/constraints-3.12.txt",
-                "--airflow-constraints-mode", "constraints",
-                "--docker-cache", "disabled",
-                "--python", "3.12",
-                "--install-airflow-version", "3.0.6",
-            ],
-        ),
-        (
-            "3.1.0",
-            "3.12.11",
-            [
-                "--install-distributions-from-context",
-                "--use-constraints-for-context-distributions",
-                "--disable-mysql-client-installation",
-                "--airflow-constraints-location", "/docker-context-files/constraints-3.12.txt",
-                "--airflow-constraints-mode", "constraints",
-                "--docker-cache", "disabled",
-                "--python", "3.12",
-                "--install-airflow-version", "3.1.0",
-            ],
-        ),
-    ],
-)
-def test_breeze_flags_per_generation(airflow: str, python: str, expected: list[str]) -> None:
-    assert breeze_flags(airflow, python) == expected
-    text = render(build_args(airflow, python), "breeze")
-    assert text.startswith("breeze prod-image build \\\n")
-    assert argv(text)[3:] == expected
-    assert "    --docker-cache disabled \\\n" in text
+@pytest.mark.parametrize(("airflow", "python"), [
+    ("1.10.14", "3.8"), ("2.2.5", "3.8"), ("2.7.3", "3.8"), ("2.10.5", "3.11"), ("3.0.6", "3.12")])
+def test_breeze_is_refused_with_the_reason(airflow: str, python: str) -> None:
+    with pytest.raises(InputError, match=f"Breeze cannot build Airflow {airflow} offline: .*"
+                                         "GitHub URL"):
+        render(build_args(airflow, python), "breeze")
 
 
-@pytest.mark.parametrize("airflow", ["1.10.14", "1.10.15", "2.2.5"])
-def test_no_breeze_before_2_3(airflow: str) -> None:
-    with pytest.raises(InputError, match="breeze flags exist from 2.3 on"):
-        breeze_flags(airflow, "3.8")
-    with pytest.raises(InputError, match="breeze"):
-        render(build_args(airflow, "3.8"), "breeze")
-
-
-@pytest.mark.parametrize(("airflow", "python"), [("2.10.5", "3.11"), ("2.2.5", "3.8")])
-def test_json_round_trips(airflow: str, python: str) -> None:
+@pytest.mark.parametrize(("airflow", "python", "offline"), [
+    ("2.10.5", "3.11", True), ("2.2.5", "3.8", True), ("2.2.3", "3.8", False)])
+def test_json_round_trips(airflow: str, python: str, offline: bool) -> None:
     args = build_args(airflow, python)
     text = render(args, "json", tag="t")
     record = json.loads(text)
@@ -400,10 +371,9 @@ def test_json_round_trips(airflow: str, python: str) -> None:
     assert record["docker_flags"][-2:] == ["--tag", "t"]
     docker = argv(render(args, "docker", tag="t"))
     assert docker[2:-1] == record["docker_flags"]
-    if record["breeze_flags"] is None:
-        assert airflow == "2.2.5"
-    else:
-        assert record["breeze_flags"] == breeze_flags(airflow, python)
+    assert record["breeze_flags"] is None and "GitHub" in record["breeze_refused"]
+    assert record["offline"] is offline  # 2.2.3: a root pip step asks PyPI
+    assert record["blockers"] == [b.to_json() for b in args.blockers]
     assert json.loads(json.dumps(record)) == record
 
 

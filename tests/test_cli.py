@@ -218,8 +218,10 @@ def test_verify_default_folder_is_docker_context_files(capsys):
 def test_build_args_docker_command(capsys):
     code, out, err = run(capsys, "build-args", "--airflow-version", "2.10.3", "--python", "3.11")
     assert code == 0, err
-    command = " ".join(out.replace("\\\n", " ").split())  # one line, continuations joined
+    shell, verdict = out.split("\n# ", 1)  # the command, then the verdict as comments
+    command = " ".join(shell.replace("\\\n", " ").split())  # continuations joined
     assert command.startswith("docker build ") and command.endswith(" .")
+    assert verdict.startswith("offline: yes.")
     assert "--build-arg AIRFLOW_VERSION=2.10.3" in command and "--no-cache" in command
     assert "--build-arg INSTALL_MYSQL_CLIENT=false" in command
 

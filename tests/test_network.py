@@ -140,3 +140,38 @@ def test_sdist_only_python_nvd3_for_312(run_cli, tmp_path):
     nvd3 = next(f for f in document["files"] if f["name"] == "python-nvd3")
     assert nvd3["kind"] == "built-wheel" and nvd3["filename"].endswith("py3-none-any.whl")
     assert run_cli("verify", str(dest)).returncode == 0
+
+
+def test_python_ranges_agree_with_each_releases_requires_python():
+    """The oldest Python build-args accepts is the oldest each release's Requires-Python on PyPI
+    admits, and the newest is admitted (and the next refused, where an upper bound is given)."""
+    import requests
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    from wheelhouse.buildargs import python_range
+
+    releases = requests.get("https://pypi.org/pypi/apache-airflow/json", timeout=60).json()
+    checked = 0
+    for text, files in releases["releases"].items():
+        version = Version(text)
+        if version.is_prerelease or version < Version("1.10.13") or not files:
+            continue
+        specs = {f["requires_python"] for f in files if f.get("requires_python")}
+        if len(specs) != 1:
+            continue
+        spec = SpecifierSet(specs.pop())
+        lo, hi = python_range(text)
+
+        def admits(minor: str, spec: SpecifierSet = spec) -> bool:
+            return any(spec.contains(f"{minor}.{patch}") for patch in (0, 1, 20))
+
+        below = f"3.{int(lo.split('.')[1]) - 1}"
+        above = f"3.{int(hi.split('.')[1]) + 1}"
+        assert admits(lo) and not admits(below), (text, str(spec), lo)
+        assert admits(hi), (text, str(spec), hi)
+        if any(s.operator in ("<", "<=") or (s.operator == "!=" and Version(
+                s.version.removesuffix(".*")) > Version(hi)) for s in spec):  # an upper bound
+            assert not spec.contains(f"{above}.0"), (text, str(spec), hi)  # "!=3.13" is X.Y.0
+        checked += 1
+    assert checked > 70  # 1.10.13 to today

@@ -122,6 +122,16 @@ NO_BINARY = ("lxml", "xmlsec")
 
 def builds_from_sdists(airflow_version: str) -> bool:
     """Whether the image builds NO_BINARY from sdists (Airflow 3.1 and later)."""
-    from packaging.version import Version
+    return release(airflow_version) >= (3, 1, 0)
 
-    return Version(airflow_version).release[:2] >= (3, 1)
+
+def release(airflow_version: str) -> tuple[int, int, int]:
+    """'3.1.0rc1' -> (3, 1, 0), '3.0' -> (3, 0, 0): a candidate is built like its release."""
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        parts = (*Version(airflow_version).release, 0, 0)
+    except InvalidVersion:
+        raise InputError(f"{airflow_version!r} is not an Airflow version; write one such as "
+                         "2.10.5 or 3.1.0rc1.") from None
+    return (parts[0], parts[1], parts[2])

@@ -14,68 +14,90 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from packaging.version import InvalidVersion, Version
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
-from wheelhouse.airflow import normalize_mode
+from wheelhouse.airflow import AIRFLOW, normalize_mode, release
 from wheelhouse.errors import InputError
 from wheelhouse.manifest import Manifest
+from wheelhouse.offline import SCOPE, Blocker, blockers
 
-Generation = Literal["1.10.13-14", "1.10.15-2.2", "2.3-2.11", "3.0", "3.1+"]
+Generation = Literal["1.10.13-14", "1.10.15-2.2", "2.3-2.11", "3.0", "3.1-3.3", "3.4+"]
 FORMATS = ("docker", "breeze", "json", "env")
 CONTEXT_DIR = "/docker-context-files"
 
-_Release = tuple[int, int, int]  # (major, minor, micro)
 _GENERATIONS: tuple[tuple[str, Generation], ...] = (  # (first Airflow version, generation)
     ("1.10.13", "1.10.13-14"),
     ("1.10.15", "1.10.15-2.2"),
     ("2.3", "2.3-2.11"),
     ("3.0", "3.0"),
-    ("3.1", "3.1+"),
+    ("3.1", "3.1-3.3"),
+    ("3.4", "3.4+"),
 )
 # Airflow's Docker changelog: 3.4 builds on a hardened Python image, and a bare
-# debian:bookworm-slim BASE_IMAGE "no longer works". Refuse rather than guess its args.
+# debian:bookworm-slim BASE_IMAGE "no longer works". Its args are read from its Dockerfile only.
 _UNKNOWN_FROM = "3.4"
 
-# (name, value, first Airflow version that declares it, first that no longer does).
-# Values are templates: {py} major.minor, {py_full} X.Y.Z, {version}, {mode}, {pip}, {uv};
-# a row whose template needs a value the caller did not give (pip, uv) is left out.
-_ARGS: tuple[tuple[str, str, str, str | None], ...] = (
-    # Install from docker-context-files. 1.10.13-14 installs the folder with --no-deps after an
-    # index install of apache-airflow that INSTALL_AIRFLOW_VIA_PIP=false switches off.
-    ("AIRFLOW_LOCAL_PIP_WHEELS", "true", "1.10.13", "1.10.15"),
-    ("INSTALL_AIRFLOW_VIA_PIP", "false", "1.10.13", "1.10.15"),
-    ("INSTALL_FROM_DOCKER_CONTEXT_FILES", "true", "1.10.15", "2.3"),
-    ("INSTALL_FROM_PYPI", "false", "1.10.15", "2.3"),
-    ("INSTALL_PACKAGES_FROM_CONTEXT", "true", "2.3", "3.0"),
-    ("USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES", "true", "2.8", "3.0"),
-    ("INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "true", "3.0", None),
-    ("USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS", "true", "3.0", None),
+# (purpose, name, value, first Airflow version that declares it, first that no longer does),
+# checked against every release's Dockerfile (shared/airflow-dockerfile-args/args.json). Values
+# are templates: {py} major.minor, {py_full} X.Y.Z, {version}, {mode}, {extras}, {pip}, {uv};
+# a row whose template needs a value nobody gave (pip, uv) is left out. The purpose groups the
+# names one job has had over the releases: --dockerfile falls back to whichever it declares.
+_ARGS: tuple[tuple[str, str, str, str, str | None], ...] = (
+    # Install from docker-context-files. 1.10.13-14 installs the folder's wheels with --no-deps
+    # after an index install of apache-airflow that INSTALL_AIRFLOW_VIA_PIP=false switches off.
+    ("context install", "AIRFLOW_LOCAL_PIP_WHEELS", "true", "1.10.13", "1.10.15"),
+    ("index install off", "INSTALL_AIRFLOW_VIA_PIP", "false", "1.10.13", "1.10.15"),
+    ("context install", "INSTALL_FROM_DOCKER_CONTEXT_FILES", "true", "1.10.15", "2.3"),
+    ("index install off", "INSTALL_FROM_PYPI", "false", "1.10.15", "2.3"),
+    ("context install", "INSTALL_PACKAGES_FROM_CONTEXT", "true", "2.3", "3.0"),
+    ("context install", "INSTALL_DISTRIBUTIONS_FROM_CONTEXT", "true", "3.0", None),
+    ("context constraints", "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES", "true", "2.7.1", "3.0"),
+    ("context constraints", "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS", "true", "3.0", None),
     # Before 2.3 the folder name is hard-coded; from 2.3 the default is "Dockerfile".
-    ("DOCKER_CONTEXT_FILES", "docker-context-files", "2.3", None),
-    ("AIRFLOW_PRE_CACHED_PIP_PACKAGES", "false", "1.10.13", "2.11"),
-    ("INSTALL_MYSQL_CLIENT", "false", "2.3", None),
-    ("AIRFLOW_CONSTRAINTS_LOCATION", CONTEXT_DIR + "/constraints-{py}.txt", "1.10.13", None),
-    ("AIRFLOW_CONSTRAINTS_MODE", "{mode}", "2.4", None),
-    ("AIRFLOW_VERSION", "{version}", "1.10.13", None),
-    ("AIRFLOW_INSTALLATION_METHOD", "apache-airflow", "1.10.13", None),
-    # The base image fixes the glibc the wheels must fit. Airflow's Docker changelog: Debian
-    # bullseye from 2.3.0 (2.2 is still buster), bookworm from 2.8.0, bullseye dropped in 2.10;
-    # from 3.1 Python is compiled into debian:bookworm-slim.
-    ("PYTHON_BASE_IMAGE", "python:{py}-slim-buster", "1.10.13", "2.3"),
-    ("PYTHON_MAJOR_MINOR_VERSION", "{py}", "1.10.13", "1.10.15"),
-    ("PYTHON_BASE_IMAGE", "python:{py}-slim-bullseye", "2.3", "2.8"),
-    ("PYTHON_BASE_IMAGE", "python:{py}-slim-bookworm", "2.8", "3.1"),
-    ("BASE_IMAGE", "debian:bookworm-slim", "3.1", None),
-    ("AIRFLOW_PYTHON_VERSION", "{py_full}", "3.1", None),
-    ("AIRFLOW_PIP_VERSION", "{pip}", "1.10.13", None),
-    # The Docker changelog puts uv in the image from 2.9 on.
-    ("AIRFLOW_UV_VERSION", "{uv}", "2.9", None),
+    ("context folder", "DOCKER_CONTEXT_FILES", "docker-context-files", "2.3", None),
+    ("no pre-cache", "AIRFLOW_PRE_CACHED_PIP_PACKAGES", "false", "1.10.13", "2.10.5"),
+    ("no MySQL client", "INSTALL_MYSQL_CLIENT", "false", "1.10.13", None),
+    ("no MSSQL client", "INSTALL_MSSQL_CLIENT", "false", "2.2.0", None),
+    ("extras", "AIRFLOW_EXTRAS", "{extras}", "1.10.13", None),
+    ("constraints", "AIRFLOW_CONSTRAINTS_LOCATION", CONTEXT_DIR + "/constraints-{py}.txt",
+     "1.10.13", None),
+    # 2.0.2 declares AIRFLOW_CONSTRAINTS too, but as a reference (constraints-2.0), not a mode.
+    ("constraints mode", "AIRFLOW_CONSTRAINTS", "{mode}", "2.1.0", "2.3.1"),
+    ("constraints mode", "AIRFLOW_CONSTRAINTS_MODE", "{mode}", "2.3.1", None),
+    ("Airflow version", "AIRFLOW_VERSION", "{version}", "1.10.13", None),
+    ("installation method", "AIRFLOW_INSTALL_SOURCES", "apache-airflow", "1.10.13", "1.10.15"),
+    ("installation method", "AIRFLOW_INSTALL_VERSION", "=={version}", "1.10.13", "1.10.15"),
+    ("installation method", "AIRFLOW_INSTALLATION_METHOD", "apache-airflow", "1.10.15", None),
+    ("pip version", "PIP_VERSION", "{pip}", "1.10.14", "2.0.1"),
+    ("pip version", "AIRFLOW_PIP_VERSION", "{pip}", "2.0.1", None),
+    ("uv version", "AIRFLOW_UV_VERSION", "{uv}", "2.9", None),
+    # The base image fixes the glibc the wheels must fit; from 3.1 Python is compiled into
+    # debian:bookworm-slim from python.org's source of that exact release.
+    ("base image", "PYTHON_BASE_IMAGE", "python:{py}-slim-buster", "1.10.13", "2.3"),
+    ("base image", "PYTHON_BASE_IMAGE", "python:{py}-slim-bullseye", "2.3", "2.8"),
+    ("base image", "PYTHON_BASE_IMAGE", "python:{py}-slim-bookworm", "2.8", "3.1"),
+    ("base image", "BASE_IMAGE", "debian:bookworm-slim", "3.1", None),
+    ("Python", "PYTHON_MAJOR_MINOR_VERSION", "{py}", "1.10.13", "2.0.2"),
+    ("Python", "AIRFLOW_PYTHON_VERSION", "{py_full}", "3.1", None),
 )
 
-# (first Airflow version, oldest Python, newest Python), from airflow-facts.md. Older lines
-# are not checked: the facts give no range for them (their constraints URL 404s instead).
+# A Dockerfile without these has nothing to switch off: no pre-cache step, and the folder name
+# hard-coded as docker-context-files.
+_GONE_IS_FINE = ("no pre-cache", "context folder")
+
+# (first Airflow version, oldest Python, newest Python). The lower bounds are each release's
+# Requires-Python on PyPI (a network test checks them); the upper bounds are the images Airflow
+# published, which Requires-Python states only from 2.7.3 on.
 _PYTHONS: tuple[tuple[str, str, str], ...] = (
-    ("2.10", "3.8", "3.12"),
+    ("1.10.13", "3.5", "3.8"),
+    ("2.0", "3.6", "3.8"),
+    ("2.1", "3.6", "3.9"),
+    ("2.3", "3.7", "3.10"),
+    ("2.6", "3.7", "3.11"),
+    ("2.7", "3.8", "3.11"),
+    ("2.9", "3.8", "3.12"),
     ("2.11.0", "3.9", "3.12"),
     ("2.11.1", "3.10", "3.12"),
     ("3.0", "3.9", "3.12"),
@@ -83,29 +105,23 @@ _PYTHONS: tuple[tuple[str, str, str], ...] = (
     ("3.2", "3.10", "3.14"),
 )
 
-# (breeze flag, its value or None for a switch, first Airflow version, first without it).
-# `breeze prod-image build` is the Python Breeze of the 2.3+ branches; older ones have
-# the bash `./breeze build-image --production-image` with other flags.
-_BREEZE: tuple[tuple[str, str | None, str, str | None], ...] = (
-    ("--install-packages-from-context", None, "2.3", "3.0"),
-    ("--use-constraints-for-context-packages", None, "2.8", "3.0"),
-    ("--install-distributions-from-context", None, "3.0", None),
-    ("--use-constraints-for-context-distributions", None, "3.0", None),
-    ("--disable-mysql-client-installation", None, "2.3", None),
-    ("--airflow-constraints-location", CONTEXT_DIR + "/constraints-{py}.txt", "2.3", None),
-    ("--airflow-constraints-mode", "{mode}", "2.4", None),
-    ("--docker-cache", "disabled", "2.3", None),
-    ("--python", "{py}", "2.3", None),
-    ("--install-airflow-version", "{version}", "2.3", None),
-)
-_BREEZE_FROM = "2.3"
+# The Python X.Y.Z a 3.1+ Dockerfile compiles when not told (its AIRFLOW_PYTHON_VERSION default).
+_PYTHON_DEFAULTS: tuple[tuple[str, str], ...] = (("3.1.0", "3.12.11"), ("3.1.7", "3.12.13"))
 
 _PY = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+_BASE_IMAGE = re.compile(r"^python:\d+\.\d+(-[A-Za-z0-9.-]+)$")
+
+
+BREEZE_REFUSED = (
+    "Breeze cannot build Airflow {version} offline: its --install-airflow-version replaces the "
+    "constraints location with its own GitHub URL, which the image then fetches; run the "
+    "docker build command instead (--format docker)."
+)
 
 
 class BuildArgs(Mapping[str, str]):
-    """Build-arg NAME -> value in Dockerfile order, remembering what they were made for so that
-    render() can also print the Breeze command and a JSON record."""
+    """Build-arg NAME -> value in Dockerfile order, with what they were made for and what no
+    build argument fixes, so that render() can print the verdict beside them."""
 
     def __init__(
         self,
@@ -114,13 +130,15 @@ class BuildArgs(Mapping[str, str]):
         airflow_version: str,
         python: str,
         generation: Generation,
-        breeze: tuple[str, ...] | None,
+        blockers: list[Blocker],
+        warnings: list[str],
     ) -> None:
         self._args = dict(args)
         self.airflow_version = airflow_version
         self.python = python
         self.generation: Generation = generation
-        self.breeze = breeze  # None: `breeze prod-image build` does not exist for this version
+        self.blockers = blockers
+        self.warnings = warnings
 
     def __getitem__(self, name: str) -> str:
         return self._args[name]
@@ -134,41 +152,37 @@ class BuildArgs(Mapping[str, str]):
     def __repr__(self) -> str:
         return f"BuildArgs({self._args!r}, generation={self.generation!r})"
 
-
-def _release(text: str) -> _Release:
-    """'3.1.0rc1' -> (3, 1, 0): a release candidate is built like the release it precedes."""
-    try:
-        release = Version(text).release
-    except InvalidVersion:
-        raise InputError(
-            f"{text!r} is not an Airflow version; write one such as 2.10.5 or 3.1.0rc1."
-        ) from None
-    padded = (*release, 0, 0)
-    return (padded[0], padded[1], padded[2])
+    @property
+    def offline(self) -> bool:
+        return not self.blockers
 
 
-def _within(version: _Release, since: str, until: str | None) -> bool:
-    return _release(since) <= version and (until is None or version < _release(until))
+def _within(version: tuple[int, int, int], since: str, until: str | None) -> bool:
+    return release(since) <= version and (until is None or version < release(until))
 
 
-def generation(airflow_version: str) -> Generation:
-    """The Dockerfile generation of an Airflow version: it decides which build args exist."""
-    version = _release(airflow_version)
-    if version < _release(_GENERATIONS[0][0]):
+def generation(airflow_version: str, *, dockerfile: bool = False) -> Generation:
+    """The Dockerfile generation of an Airflow version: it decides which build args exist.
+
+    From 3.4 on the names are known only from the Dockerfile itself (dockerfile=True)."""
+    version = release(airflow_version)
+    if version < release(_GENERATIONS[0][0]):
         raise InputError(
             f"Airflow {airflow_version} cannot be built offline: its image fetches Airflow "
             "from GitHub during the build (docker-context-files works from 1.10.13 on)."
         )
-    if version >= _release(_UNKNOWN_FROM):
+    if version >= release(_UNKNOWN_FROM) and not dockerfile:
         raise InputError(
             f"Airflow {airflow_version} builds on a new base image (from {_UNKNOWN_FROM}) whose "
-            "build args wheelhouse does not know yet; it knows 1.10.13 to 3.3."
+            "build args wheelhouse knows only from its Dockerfile: give --dockerfile PATH "
+            "(wheelhouse knows 1.10.13 to 3.3 without one)."
         )
-    return [gen for since, gen in _GENERATIONS if _release(since) <= version][-1]
+    return [gen for since, gen in _GENERATIONS if release(since) <= version][-1]
 
 
 def _python(
-    airflow_version: str, python: str, python_patch: str | None, gen: Generation
+    airflow_version: str, python: str, python_patch: str | None,
+    declared: Mapping[str, str | None] | None,
 ) -> tuple[str, str | None]:
     """Check the target Python: -> (major.minor, X.Y.Z or None)."""
     match = _PY.match(python)
@@ -185,20 +199,32 @@ def _python(
         if full is not None and full != python_patch:
             raise InputError(f"--python {python} and Python {python_patch} disagree.")
         full = python_patch
-    version = _release(airflow_version)
-    ranges = [(lo, hi) for since, lo, hi in _PYTHONS if _release(since) <= version]
-    if ranges:
-        lo, hi = ranges[-1]
-        if not _release(lo) <= _release(py) <= _release(hi):
-            raise InputError(
-                f"Airflow {airflow_version} does not support Python {py} "
-                f"(it supports {lo} to {hi})."
-            )
-    if gen == "3.1+" and full is None:
-        # The image compiles this exact Python; with X.Y alone the Dockerfile picks whatever
-        # patch is newest on the day of the build.
-        raise InputError("Airflow 3.1+ needs the full Python version, e.g. --python 3.12.11.")
+    lo, hi = python_range(airflow_version)
+    version = release(airflow_version)
+    if not release(lo) <= release(py) <= release(hi):
+        raise InputError(
+            f"Airflow {airflow_version} does not support Python {py} (it supports {lo} to {hi})."
+        )
+    compiles = version >= (3, 1, 0) if declared is None else "AIRFLOW_PYTHON_VERSION" in declared
+    if compiles and full is None:
+        # The image compiles this exact Python from python.org: X.Y alone is no download URL,
+        # and guessing a patch release would ship wheels checked against another Python.
+        known = [default for since, default in _PYTHON_DEFAULTS if release(since) <= version]
+        default = (declared or {}).get("AIRFLOW_PYTHON_VERSION") or (known[-1] if known else "")
+        if declared is not None and default.startswith(f"{py}."):
+            return py, default  # what this Dockerfile compiles when not told otherwise
+        said = f" (its Dockerfile's default is {default})" if default else ""
+        raise InputError(
+            f"Airflow {airflow_version} compiles its Python from python.org and needs the exact "
+            f"version: give --python {py}.N{said}, or a folder prepared with --python X.Y.Z."
+        )
     return py, full
+
+
+def python_range(airflow_version: str) -> tuple[str, str]:
+    """(oldest, newest) Python X.Y that Airflow release supports."""
+    version = release(airflow_version)
+    return [(lo, hi) for since, lo, hi in _PYTHONS if release(since) <= version][-1]
 
 
 def build_args(
@@ -209,73 +235,64 @@ def build_args(
     uv_version: str | None = None,
     constraints_mode: str = "constraints",
     python_patch: str | None = None,
+    extras: tuple[str, ...] = (),
+    declared: Mapping[str, str | None] | None = None,
 ) -> BuildArgs:
     """The --build-arg set that makes that Airflow version's Dockerfile install the wheelhouse.
 
     python is X.Y, or X.Y.Z (required from Airflow 3.1, which compiles that Python; python_patch
     gives it as X.Y.Z too). pip_version / uv_version pin the pip and uv the image installs, which
-    must then be in the folder too.
+    must then be in the folder too. extras are the folder's Airflow extras: the image installs
+    apache-airflow[AIRFLOW_EXTRAS]. declared: the ARGs of the Dockerfile the user builds with;
+    only those names are printed, and a job none of them does is a warning.
     """
-    gen = generation(airflow_version)
+    gen = generation(airflow_version, dockerfile=declared is not None)
     airflow_version = str(Version(airflow_version))  # v2.10.5, 3.1.0-rc1 -> as pip spells them
-    py, full = _python(airflow_version, python, python_patch, gen)
-    constraints_mode = normalize_mode(constraints_mode)
+    py, full = _python(airflow_version, python, python_patch, declared)
     values = {
         "py": py,
         "py_full": full,
         "version": airflow_version,
-        "mode": constraints_mode,
+        "mode": normalize_mode(constraints_mode),
+        "extras": ",".join(sorted({canonicalize_name(extra) for extra in extras})),
         "pip": pip_version,
         "uv": uv_version,
     }
-    version = _release(airflow_version)
+    version = release(airflow_version)
+    warnings: list[str] = []
     args: dict[str, str] = {}
-    for name, template, since, until in _ARGS:
-        if not _within(version, since, until):
-            continue
-        fields = re.findall(r"{(\w+)}", template)
-        if any(values[field] is None for field in fields):
-            continue
-        args[name] = template.format(**values)
-    breeze: tuple[str, ...] | None = None
-    if version >= _release(_BREEZE_FROM):
-        breeze = ()
-        for flag, value, since, until in _BREEZE:
-            if _within(version, since, until):
-                breeze += (flag,) if value is None else (flag, value.format(**values))
+    for purpose, rows in _by_purpose():
+        chosen = [row for row in rows if _within(version, row[3], row[4])]
+        if declared is not None:
+            wanted = chosen
+            chosen = [row for row in chosen if row[1] in declared]
+            if not chosen:  # another release's name for the same job, if this file has it
+                chosen = [row for row in rows if row[1] in declared][-1:]
+            if not chosen and wanted and purpose not in _GONE_IS_FINE:
+                names = ", ".join(sorted({row[1] for row in wanted}))
+                warnings.append(f"the Dockerfile declares no {names} ({purpose}), which "
+                                f"Airflow {airflow_version}'s does; its default applies")
+        for _, name, template, _, _ in chosen:
+            if name == "PYTHON_BASE_IMAGE" and declared is not None:
+                variant = _BASE_IMAGE.match(declared.get(name) or "")
+                template = f"python:{{py}}{variant[1]}" if variant else template
+            fields = re.findall(r"{(\w+)}", template)
+            if all(values[field] is not None for field in fields):
+                args[name] = template.format(**values)
     return BuildArgs(
-        args, airflow_version=airflow_version, python=py, generation=gen, breeze=breeze
+        args, airflow_version=airflow_version, python=py, generation=gen,
+        blockers=blockers(airflow_version, py, compiles_python=None if declared is None
+                          else "AIRFLOW_PYTHON_VERSION" in declared),
+        warnings=warnings,
     )
 
 
-def breeze_flags(
-    airflow_version: str,
-    python: str,
-    *,
-    pip_version: str | None = None,
-    uv_version: str | None = None,
-    constraints_mode: str = "constraints",
-    python_patch: str | None = None,
-) -> list[str]:
-    """`breeze prod-image build` arguments (argv tokens) equivalent to build_args()."""
-    args = build_args(
-        airflow_version,
-        python,
-        pip_version=pip_version,
-        uv_version=uv_version,
-        constraints_mode=constraints_mode,
-        python_patch=python_patch,
-    )
-    return _breeze(args)
-
-
-def _breeze(args: BuildArgs) -> list[str]:
-    if args.breeze is None:
-        raise InputError(
-            f"Airflow {args.airflow_version} has no `breeze prod-image build`: breeze flags "
-            f"exist from {_BREEZE_FROM} on (older branches only have the bash ./breeze)."
-        )
-    return list(args.breeze)
+def _by_purpose() -> list[tuple[str, list[tuple[str, str, str, str, str | None]]]]:
+    """The rows of _ARGS grouped by purpose, in the order of their first row."""
+    groups: dict[str, list[tuple[str, str, str, str, str | None]]] = {}
+    for row in _ARGS:
+        groups.setdefault(row[0], []).append(row)
+    return list(groups.items())
 
 
 def _docker_flags(args: BuildArgs, tag: str | None) -> list[str]:
@@ -291,19 +308,23 @@ def _lines(command: str, groups: list[list[str]]) -> str:
     return " \\\n".join(parts) + "\n"
 
 
-def _pairs(tokens: list[str]) -> list[list[str]]:
-    """Group argv tokens as '--flag [value]'."""
-    groups: list[list[str]] = []
-    for token in tokens:
-        if token.startswith("--") or not groups:
-            groups.append([token])
-        else:
-            groups[-1].append(shlex.quote(token))
-    return groups
+def verdict(args: BuildArgs) -> str:
+    """The offline verdict as shell comments: safe to paste with the command."""
+    if args.offline:
+        lines = [f"offline: yes. Airflow {args.airflow_version}'s Dockerfile fetches nothing "
+                 f"from outside the folder with these arguments ({SCOPE})."]
+    else:
+        lines = [f"offline: NO. Airflow {args.airflow_version}'s Dockerfile fetches these "
+                 f"whatever the folder holds ({SCOPE}):"]
+        for blocker in args.blockers:
+            lines.append(f"  - {blocker.what}: {blocker.why}.")
+            lines.append(f"    what to do: {blocker.workaround}.")
+    lines += [f"warning: {warning}." for warning in args.warnings]
+    return "".join(f"# {line}\n" for line in lines)
 
 
 def render(args: BuildArgs, fmt: str, *, context: str = ".", tag: str | None = None) -> str:
-    """Print args as a docker command, a breeze command, JSON, or NAME=VALUE lines for CI."""
+    """Print args as a docker command, JSON, or NAME=VALUE lines for CI (the verdict apart)."""
     if fmt == "docker":
         groups = [["--no-cache"]]
         groups += [["--build-arg", f"{k}={shlex.quote(v)}"] for k, v in args.items()]
@@ -312,7 +333,7 @@ def render(args: BuildArgs, fmt: str, *, context: str = ".", tag: str | None = N
         groups.append([shlex.quote(context)])
         return _lines("docker build", groups)
     if fmt == "breeze":
-        return _lines("breeze prod-image build", _pairs(_breeze(args)))
+        raise InputError(BREEZE_REFUSED.format(version=args.airflow_version))
     if fmt == "json":
         record = {
             "airflow_version": args.airflow_version,
@@ -320,7 +341,12 @@ def render(args: BuildArgs, fmt: str, *, context: str = ".", tag: str | None = N
             "generation": args.generation,
             "build_args": dict(args),
             "docker_flags": _docker_flags(args, tag),
-            "breeze_flags": None if args.breeze is None else list(args.breeze),
+            "breeze_flags": None,
+            "breeze_refused": BREEZE_REFUSED.format(version=args.airflow_version),
+            "offline": args.offline,
+            "offline_scope": SCOPE,
+            "blockers": [blocker.to_json() for blocker in args.blockers],
+            "warnings": args.warnings,
         }
         return json.dumps(record, indent=2, sort_keys=True) + "\n"
     if fmt == "env":
@@ -338,13 +364,15 @@ class ImageSettings:
     pip_version: str | None = None
     uv_version: str | None = None
     constraints_mode: str = "constraints"
+    extras: tuple[str, ...] | None = None  # None: nobody said
 
 
 def settings_from_manifest(manifest: Manifest) -> ImageSettings:
     """What build_args needs, read from a prepared folder's manifest.
 
     The Airflow version is the pinned apache-airflow file; the Python is the (single) target's;
-    pip and uv are the versions of the wheels shipped, so the image installs exactly those.
+    pip and uv are the versions of the wheels shipped, so the image installs exactly those; the
+    extras are the Airflow requirement's, which the folder was resolved for.
     """
     versions = {entry.name: entry.version for entry in manifest.files}
     if "apache-airflow" not in versions:
@@ -361,4 +389,18 @@ def settings_from_manifest(manifest: Manifest) -> ImageSettings:
         pip_version=versions.get("pip"),
         uv_version=versions.get("uv"),
         constraints_mode=mode or "constraints",
+        extras=airflow_extras(manifest.requirements),
     )
+
+
+def airflow_extras(requirements: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The extras of the apache-airflow requirement(s), as the Dockerfile spells them."""
+    found: set[str] = set()
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == AIRFLOW:
+            found |= {canonicalize_name(extra) for extra in requirement.extras}
+    return tuple(sorted(found))

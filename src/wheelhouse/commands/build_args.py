@@ -5,69 +5,108 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wheelhouse import layout
+from wheelhouse.commands.options import add_output_options
 from wheelhouse.errors import EXIT_OK, InputError
+
+if TYPE_CHECKING:
+    from wheelhouse.buildargs import BuildArgs
+
+FORMATS = ("docker", "breeze", "json", "env")
+EXIT_NOT_OFFLINE = 1
 
 NAME = "build-args"
 
 BUILD_ARGS_HELP = """\
-Print the arguments that build Apache Airflow's production image from the wheelhouse
-alone: local-files install on, constraints from the folder, no pre-cache from GitHub, no
-MySQL client, the base image of the constraints' Python, pip and uv as shipped, and
---no-cache. Each Airflow generation's own argument names: Docker silently ignores a name
-its Dockerfile does not declare.
+Print the docker build arguments that build Apache Airflow's production image from the
+wheelhouse: local-files install on, constraints from the folder, no pre-cache from GitHub, no
+MySQL or MSSQL client, the folder's own Airflow extras, the base image of the folder's Python,
+pip and uv as shipped, and --no-cache. Each release's own argument names, checked against
+every release's Dockerfile: Docker silently ignores a name its Dockerfile does not declare.
+
+After the command comes the offline verdict: what that release's stock Dockerfile still
+fetches whatever the folder holds (a python.org download, `uv tool install`, a root pip
+step...), each with what to do about it. Give --dockerfile to print only the names the
+Dockerfile you build with declares.
 """
 
 BUILD_ARGS_EPILOG = """\
 examples:
   wheelhouse build-args docker-context-files
-  wheelhouse build-args --airflow-version 2.10.5 --python 3.11 --format breeze
+  wheelhouse build-args --airflow-version 2.10.5 --python 3.11 --extras celery,postgres
+  wheelhouse build-args --dockerfile airflow/Dockerfile --json
+  wheelhouse build-args --require-offline && docker build ...
 
-exit codes: 0 printed; 2 the version cannot build offline (1.10.12 and older) or the
-inputs are incomplete.
+exit codes: 0 printed; 1 --require-offline and the build is not offline (still printed);
+2 bad input, or the release cannot use the folder (1.10.12 and older), or Breeze cannot
+build it offline (--format breeze: Breeze swaps in its own GitHub constraints URL).
 """
 
 
 def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = commands.add_parser(
         NAME,
-        help="print the docker build / breeze arguments that build Airflow's image offline",
+        help="print the docker build arguments that build Airflow's image from the folder",
         description=BUILD_ARGS_HELP,
         epilog=BUILD_ARGS_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("folder", nargs="?", type=Path, metavar="DIR",
                         help="a prepared wheelhouse (its manifest gives the Airflow version, "
-                             "Python, pip and uv); default: docker-context-files unless "
-                             "--airflow-version is given")
-    parser.add_argument("--airflow-version", metavar="V", help="e.g. 2.10.5")
+                             "Python, extras, pip and uv); default: docker-context-files unless "
+                             "--airflow-version or --dockerfile is given")
+    parser.add_argument("--airflow-version", metavar="V",
+                        help="e.g. 2.10.5 (default: the folder's, else the Dockerfile's)")
     parser.add_argument("--python", metavar="X.Y",
-                        help="the image's Python, e.g. 3.11 (Airflow 3.1+: X.Y.Z)")
-    parser.add_argument("--format", default="docker", choices=("docker", "breeze", "json",
-                                                               "env"),
-                        help="docker: a ready-to-run command (default); breeze: `breeze "
-                             "prod-image build` flags; json and env: for CI systems")
+                        help="the image's Python, e.g. 3.11 (Airflow 3.1+: X.Y.Z, which it "
+                             "compiles)")
+    parser.add_argument("--extras", metavar="E1,E2",
+                        help="Airflow extras the image installs (AIRFLOW_EXTRAS; default: the "
+                             "folder's Airflow requirement's)")
+    parser.add_argument("--dockerfile", type=Path, metavar="PATH",
+                        help="the Dockerfile you build with: print only the names it declares, "
+                             "warn about switches it lacks; serves releases newer than "
+                             "wheelhouse knows (3.4 and on)")
+    parser.add_argument("--format", default="docker", choices=FORMATS,
+                        help="docker: a ready-to-run command and the verdict (default); json "
+                             "and env: for CI systems; breeze: refused, with the reason")
     parser.add_argument("--tag", metavar="IMAGE", help="the image tag for docker build")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("--require-offline", action="store_true",
+                        help="exit 1 when the build fetches anything from outside the folder")
+    add_output_options(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    sys.stdout.write(_build_args(args).rstrip("\n") + "\n")
+    from wheelhouse import buildargs
+
+    values = _build_args(args)
+    fmt = "json" if args.json else args.format
+    sys.stdout.write(buildargs.render(values, fmt, tag=args.tag))
+    if fmt == "docker":
+        sys.stdout.write(buildargs.verdict(values))
+    elif fmt == "env":
+        sys.stderr.write(buildargs.verdict(values))
+    if args.require_offline and not values.offline:
+        return EXIT_NOT_OFFLINE
     return EXIT_OK
 
 
-def _build_args(args: argparse.Namespace) -> str:
-    """Settings from the folder's manifest, overridden by the flags; then rendered."""
+def _build_args(args: argparse.Namespace) -> BuildArgs:
+    """Settings from the folder's manifest, overridden by the flags; then the arguments."""
     from wheelhouse import buildargs
+    from wheelhouse.dockerfile import read_dockerfile
     from wheelhouse.manifest import Manifest
     from wheelhouse.target import parse_python
 
+    declared = read_dockerfile(args.dockerfile) if args.dockerfile else None
     settings = buildargs.ImageSettings()
     folder = args.folder
-    if folder is None and args.airflow_version is None:
-        folder = layout.DEFAULT_DEST
+    if folder is None and args.airflow_version is None and (
+            declared is None or (layout.DEFAULT_DEST / layout.MANIFEST).is_file()):
+        folder = layout.DEFAULT_DEST  # with --dockerfile, only a prepared one
     if folder is not None:
         if not folder.is_dir():
             raise InputError(f"{folder} is not a folder.")
@@ -82,13 +121,36 @@ def _build_args(args: argparse.Namespace) -> str:
         (major, minor), full = parse_python(args.python)
         settings.python = f"{major}.{minor}"
         settings.python_patch = full if args.python.count(".") == 2 else None
+    if args.extras is not None:
+        settings.extras = tuple(extra.strip() for extra in args.extras.split(",")
+                                if extra.strip())
+    if settings.airflow_version is None and declared is not None:
+        settings.airflow_version = _dockerfile_version(args.dockerfile, declared)
     if not settings.python:
         raise InputError("give --python: the folder serves several Pythons, or none."
                          if folder is not None else
                          "give --python with --airflow-version, e.g. --python 3.11.")
-    assert settings.airflow_version is not None  # from the manifest, else the flag
+    assert settings.airflow_version is not None  # from the manifest, a flag or the Dockerfile
     values = buildargs.build_args(
         settings.airflow_version, settings.python, pip_version=settings.pip_version,
         uv_version=settings.uv_version, constraints_mode=settings.constraints_mode,
-        python_patch=settings.python_patch)
-    return buildargs.render(values, args.format, tag=args.tag)
+        python_patch=settings.python_patch, extras=settings.extras or (), declared=declared)
+    if settings.extras is None:
+        values.warnings.append("no folder and no --extras: AIRFLOW_EXTRAS is empty, so the "
+                               "image installs apache-airflow without extras")
+    return values
+
+
+def _dockerfile_version(path: Path, declared: dict[str, str | None]) -> str:
+    """The release a Dockerfile builds by default: its AIRFLOW_VERSION, when a release."""
+    from packaging.version import InvalidVersion, Version
+
+    default = declared.get("AIRFLOW_VERSION") or ""
+    try:
+        version = Version(default)
+    except InvalidVersion:
+        version = None
+    if version is None or version.is_devrelease or version.local:
+        raise InputError(f"--dockerfile {path} names no Airflow release in its AIRFLOW_VERSION "
+                         f"({default or 'none'}); give --airflow-version.")
+    return str(version)
