@@ -143,7 +143,7 @@ def test_airflow_3_1_ships_lxml_and_xmlsec_sdists_and_their_build_needs(pypiserv
     constraints = tmp_path / "constraints-3.11.txt"
     constraints.write_text("lxml==6.0.2\nxmlsec==1.3.16\n")
     result = run("prepare", "apache-airflow==3.1.0", "--constraints", str(constraints),
-                 "--python", "3.11", "--platform", "linux/amd64", "--index-url", pypiserver.url,
+                 "--python", "3.11.9", "--platform", "linux/amd64", "--index-url", pypiserver.url,
                  "--dest", str(dest))
     assert result.returncode == 0, result.stderr
     files = {f["filename"]: f for f in
@@ -157,6 +157,10 @@ def test_airflow_3_1_ships_lxml_and_xmlsec_sdists_and_their_build_needs(pypiserv
     assert "cythonish" not in lock and "lxml==6.0.2" in lock
     verified = run("verify", str(dest), "--json")
     assert verified.returncode == 0, verified.stdout
+    record = json.loads(run("build-args", str(dest), "--json").stdout)  # the folder's X.Y.Z
+    assert record["build_args"]["AIRFLOW_PYTHON_VERSION"] == "3.11.9"
+    assert record["build_args"]["BASE_IMAGE"] == "debian:bookworm-slim"
+    assert record["offline"] is False
 
 
 def test_build_args_carries_the_folders_extras(airflow_folder):
