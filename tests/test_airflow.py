@@ -198,6 +198,13 @@ def test_breeze_is_refused_in_one_sentence():
     assert result.stderr.count("error:") == 1 and "GitHub URL" in result.stderr
 
 
+def test_extras_must_be_names():
+    result = run("build-args", "--airflow-version", "2.10.5", "--python", "3.11", "--extras",
+                 "celery,$(reboot)")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "'$(reboot)' is not an extra's name" in result.stderr
+
+
 def test_python_range_is_checked_before_2_10():
     result = run("build-args", "--airflow-version", "2.3.4", "--python", "3.11")
     assert result.returncode == 2

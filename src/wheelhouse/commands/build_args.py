@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from wheelhouse.buildargs import BuildArgs
 
 FORMATS = ("docker", "breeze", "json", "env")
+_EXTRA = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")  # PEP 508 names
 EXIT_NOT_OFFLINE = 1
 
 NAME = "build-args"
@@ -124,6 +126,10 @@ def _build_args(args: argparse.Namespace) -> BuildArgs:
     if args.extras is not None:
         settings.extras = tuple(extra.strip() for extra in args.extras.split(",")
                                 if extra.strip())
+        bad = [extra for extra in settings.extras if not _EXTRA.match(extra)]
+        if bad:
+            raise InputError(f"--extras {bad[0]!r} is not an extra's name (letters, digits, "
+                             "'.', '-', '_'; several separated by commas).")
     if settings.airflow_version is None and declared is not None:
         settings.airflow_version = _dockerfile_version(args.dockerfile, declared)
     if not settings.python:
