@@ -84,6 +84,19 @@ def is_airflow(specs: list[str]) -> bool:
     return False
 
 
+def airflow_extras(requirements: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """The extras of the apache-airflow requirement(s), as the Dockerfile spells them."""
+    found: set[str] = set()
+    for text in requirements:
+        try:
+            requirement = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if canonicalize_name(requirement.name) == AIRFLOW:
+            found |= {canonicalize_name(extra) for extra in requirement.extras}
+    return tuple(sorted(found))
+
+
 def image_requirements(
     pinned: set[str], pip_version: str | None, uv_version: str | None
 ) -> list[str]:
@@ -135,3 +148,8 @@ def release(airflow_version: str) -> tuple[int, int, int]:
         raise InputError(f"{airflow_version!r} is not an Airflow version; write one such as "
                          "2.10.5 or 3.1.0rc1.") from None
     return (parts[0], parts[1], parts[2])
+
+
+def within(version: tuple[int, int, int], since: str, until: str | None) -> bool:
+    """Whether a release falls in [since, until): how the image facts are bounded."""
+    return release(since) <= version and (until is None or version < release(until))

@@ -14,18 +14,16 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.airflow import AIRFLOW, normalize_mode, release
+from wheelhouse.airflow import CONTEXT_DIR, airflow_extras, normalize_mode, release, within
 from wheelhouse.errors import InputError
 from wheelhouse.manifest import Manifest
 from wheelhouse.offline import SCOPE, Blocker, blockers
 
 Generation = Literal["1.10.13-14", "1.10.15-2.2", "2.3-2.11", "3.0", "3.1-3.3", "3.4+"]
-FORMATS = ("docker", "breeze", "json", "env")
-CONTEXT_DIR = "/docker-context-files"
+FORMATS = ("docker", "breeze", "json", "env")  # the command spells them too: --help stays light
 
 _GENERATIONS: tuple[tuple[str, Generation], ...] = (  # (first Airflow version, generation)
     ("1.10.13", "1.10.13-14"),
@@ -157,10 +155,6 @@ class BuildArgs(Mapping[str, str]):
         return not self.blockers
 
 
-def _within(version: tuple[int, int, int], since: str, until: str | None) -> bool:
-    return release(since) <= version and (until is None or version < release(until))
-
-
 def generation(airflow_version: str, *, dockerfile: bool = False) -> Generation:
     """The Dockerfile generation of an Airflow version: it decides which build args exist.
 
@@ -262,7 +256,7 @@ def build_args(
     warnings: list[str] = []
     args: dict[str, str] = {}
     for purpose, rows in _by_purpose():
-        chosen = [row for row in rows if _within(version, row[3], row[4])]
+        chosen = [row for row in rows if within(version, row[3], row[4])]
         if declared is not None:
             wanted = chosen
             chosen = [row for row in chosen if row[1] in declared]
@@ -391,16 +385,3 @@ def settings_from_manifest(manifest: Manifest) -> ImageSettings:
         constraints_mode=mode or "constraints",
         extras=airflow_extras(manifest.requirements),
     )
-
-
-def airflow_extras(requirements: tuple[str, ...] | list[str]) -> tuple[str, ...]:
-    """The extras of the apache-airflow requirement(s), as the Dockerfile spells them."""
-    found: set[str] = set()
-    for text in requirements:
-        try:
-            requirement = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if canonicalize_name(requirement.name) == AIRFLOW:
-            found |= {canonicalize_name(extra) for extra in requirement.extras}
-    return tuple(sorted(found))

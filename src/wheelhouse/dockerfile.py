@@ -51,3 +51,18 @@ def read_dockerfile(path: Path) -> dict[str, str | None]:
     if not declared:
         raise InputError(f"--dockerfile {path} declares no ARG: not an Airflow Dockerfile.")
     return declared
+
+
+def default_release(path: Path, declared: dict[str, str | None]) -> str:
+    """The release a Dockerfile builds by default: its AIRFLOW_VERSION, when a release."""
+    from packaging.version import InvalidVersion, Version
+
+    default = declared.get("AIRFLOW_VERSION") or ""
+    try:
+        version = Version(default)
+    except InvalidVersion:
+        version = None
+    if version is None or version.is_devrelease or version.local:
+        raise InputError(f"--dockerfile {path} names no Airflow release in its AIRFLOW_VERSION "
+                         f"({default or 'none'}); give --airflow-version.")
+    return str(version)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from wheelhouse.airflow import release
+from wheelhouse.airflow import release, within
 
 SCOPE = ("offline means every Python distribution, interpreter and tool the build installs "
          "comes from the folder; the base image and Debian packages still come from your "
@@ -91,7 +91,7 @@ def blockers(airflow_version: str, python: str, *, compiles_python: bool | None 
     version = release(airflow_version)
     found = []
     for since, until, blocker in _BLOCKERS:
-        applies = release(since) <= version and (until is None or version < release(until))
+        applies = within(version, since, until)
         if blocker is _PYTHON_DOWNLOAD and compiles_python is not None:
             applies = compiles_python
         if applies:

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 def _build_args(args: argparse.Namespace) -> BuildArgs:
     """Settings from the folder's manifest, overridden by the flags; then the arguments."""
     from wheelhouse import buildargs
-    from wheelhouse.dockerfile import read_dockerfile
+    from wheelhouse.dockerfile import default_release, read_dockerfile
     from wheelhouse.manifest import Manifest
     from wheelhouse.target import parse_python
 
@@ -131,7 +131,7 @@ def _build_args(args: argparse.Namespace) -> BuildArgs:
             raise InputError(f"--extras {bad[0]!r} is not an extra's name (letters, digits, "
                              "'.', '-', '_'; several separated by commas).")
     if settings.airflow_version is None and declared is not None:
-        settings.airflow_version = _dockerfile_version(args.dockerfile, declared)
+        settings.airflow_version = default_release(args.dockerfile, declared)
     if not settings.python:
         raise InputError("give --python: the folder serves several Pythons, or none."
                          if folder is not None else
@@ -146,17 +146,3 @@ def _build_args(args: argparse.Namespace) -> BuildArgs:
                                "image installs apache-airflow without extras")
     return values
 
-
-def _dockerfile_version(path: Path, declared: dict[str, str | None]) -> str:
-    """The release a Dockerfile builds by default: its AIRFLOW_VERSION, when a release."""
-    from packaging.version import InvalidVersion, Version
-
-    default = declared.get("AIRFLOW_VERSION") or ""
-    try:
-        version = Version(default)
-    except InvalidVersion:
-        version = None
-    if version is None or version.is_devrelease or version.local:
-        raise InputError(f"--dockerfile {path} names no Airflow release in its AIRFLOW_VERSION "
-                         f"({default or 'none'}); give --airflow-version.")
-    return str(version)
