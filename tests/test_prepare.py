@@ -368,8 +368,8 @@ def test_several_targets_share_one_folder(pypiserver, run_cli, tmp_path):
     verified = run_cli("verify", str(dest), "--json")
     findings = json.loads(verified.stdout)["findings"]
     assert verified.returncode == 1
-    assert [(f["check"], f["project"], f["target"]) for f in findings] == [
-        ("lock", "gamma", names[0])]
+    assert [(f["check"], f["file"], f["project"], f.get("target")) for f in findings] == [
+        ("sha256", lock.name, None, None), ("lock", lock.name, "gamma", names[0])]
 
 
 def test_keep_sdists_ships_what_cannot_be_built_here_for_the_target(pypiserver, run_cli,

@@ -181,6 +181,8 @@ def test_dependency_removed_from_folder_manifest_and_lock(folder):
     end = next((i for i in range(start + 1, len(lines)) if not lines[i].startswith("    ")),
                len(lines))
     lock.write_text("\n".join(lines[:start] + lines[end:]) + "\n")
+    document["rerun"]["files_sha256"][lock.name] = sha256(lock)  # the lock's hash as well
+    save_manifest(folder, document)
     code, report, _ = verify(folder)
     assert code == 1
     closure = checks(report)["closure"]

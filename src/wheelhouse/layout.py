@@ -15,6 +15,8 @@ from pathlib import Path
 from wheelhouse.errors import InputError
 
 MANIFEST = "wheelhouse.json"
+# SSH signatures of the manifest (wheelhouse sign), appended one block per signer.
+SIGNATURES = "wheelhouse.json.sig"
 LOCK = "requirements.lock.txt"
 # Files a run put in the folder that no manifest lists yet (see ledger.py).
 LEDGER = ".wheelhouse-fetched"

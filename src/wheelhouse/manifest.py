@@ -187,17 +187,30 @@ class Manifest:
     @classmethod
     def load(cls, folder: Path) -> Manifest | None:
         """The manifest in `folder`, or None when there is none."""
+        found = cls.read(folder)
+        return found[0] if found else None
+
+    @classmethod
+    def read(cls, folder: Path) -> tuple[Manifest, bytes] | None:
+        """The manifest in `folder` and the bytes it was parsed from (read once: what is
+        hashed and what signatures are checked against is what was checked), or None."""
         path = folder / layout.MANIFEST
         if not path.exists() and not path.is_symlink():
             return None
         if not path.is_file():
             raise InputError(f"{path} is not a file.")
         try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise InputError(f"{path} is not UTF-8 text.") from None
+            data = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read {path}: {exc.strerror}.") from None
+        return cls.parse(data, str(path)), data
+
+    @classmethod
+    def parse(cls, data: bytes, path: str = layout.MANIFEST) -> Manifest:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError(f"{path} is not UTF-8 text.") from None
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -320,11 +333,11 @@ class Manifest:
 
     def accounted(self) -> set[str]:
         """What may be in the folder: what it owns, the sdists its built wheels came from
-        (kept for the index-digest check), and files whose entries could not be read (their
-        problem is reported instead)."""
+        (kept for the index-digest check), the manifest's signatures, and files whose entries
+        could not be read (their problem is reported instead)."""
         sdists = {entry.sdist.filename for entry in self.files if entry.sdist is not None}
         unreadable = {p.file for p in self.problems if p.file != layout.MANIFEST}
-        return self.owned() | sdists | unreadable
+        return self.owned() | sdists | unreadable | {layout.SIGNATURES}
 
 
 class _Reader:

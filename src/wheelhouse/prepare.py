@@ -30,7 +30,7 @@ from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
-from wheelhouse.files import remove_partials, sync_folder, write_atomic
+from wheelhouse.files import file_sha256, remove_partials, sync_folder, write_atomic
 from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
 from wheelhouse.lock import lock_text
 from wheelhouse.manifest import (
@@ -41,6 +41,7 @@ from wheelhouse.manifest import (
 )
 from wheelhouse.plan import Run, TargetPlan, plan_target, refuse_misfits
 from wheelhouse.report import PrepareProgress, warn
+from wheelhouse.resolve import parse_specs
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
 
@@ -116,6 +117,7 @@ class PrepareSummary:
     sizes: FileCounts
     seconds: float
     warnings: list[str]
+    manifest_sha256: str
 
     @property
     def total_bytes(self) -> int:
@@ -139,6 +141,7 @@ class PrepareSummary:
             "lock": str(self.dest / layout.LOCK) if len(self.targets) == 1 else None,
             "locks": {name: str(self.dest / lock) for name, lock in self.locks.items()},
             "manifest": str(self.dest / layout.MANIFEST),
+            "manifest_sha256": self.manifest_sha256,
             "constraints": [str(self.dest / name) for name in self.constraints],
             "seconds": self.seconds,
             "warnings": self.warnings,
@@ -187,27 +190,35 @@ def _prepare_held(
         assert previous is not None
         return _summarize(previous, inputs, {}, True, time.monotonic() - started)
     ours = (previous.owned() if previous else set()) | ledger.read(dest)
+    approved = previous is not None and not (dest / layout.LEDGER).exists()
 
-    with open_sources(inputs, constraints, session, progress, ours) as opened:
+    with open_sources(inputs, constraints, session, progress, ours, approved) as opened:
         plans = [_plan(inputs, target, constraints, opened, progress)
                  for target in inputs.targets]
         refuse_misfits(plans)
 
     manifest, contents = _outputs(inputs, constraints, plans, created, digest)
+    signed = (dest / layout.SIGNATURES).is_file()
     write_folder(dest, manifest, contents, ours | opened.downloader.written)
-    return _summarize(manifest, inputs, opened.workshop.statuses, False,
-                      time.monotonic() - started)
+    summary = _summarize(manifest, inputs, opened.workshop.statuses, False,
+                         time.monotonic() - started)
+    if signed:
+        summary.warnings.append(f"the signatures of the previous manifest ({layout.SIGNATURES}) "
+                                "were removed with it: this folder must be signed again.")
+    return summary
 
 
 def write_folder(
     dest: Path, manifest: Manifest, contents: Mapping[str, bytes], ours: set[str]
 ) -> None:
     """What an earlier run put here and this one does not need goes, then the old manifest
-    (a run stopped from here on leaves no manifest rather than a lie); then the locks,
+    and its signatures (a run stopped from here on leaves no manifest rather than a lie, and
+    no signature of one); then the locks,
     constraints and pip.conf, then the new manifest, and last the ledger."""
     ledger.write(dest, ours | manifest.owned())  # whatever happens next, nothing is a stranger
     layout.remove(dest, ours - manifest.owned())
     (dest / layout.MANIFEST).unlink(missing_ok=True)
+    (dest / layout.SIGNATURES).unlink(missing_ok=True)  # they sign the manifest just removed
     for name, data in contents.items():
         layout.prepare_parent(dest, name)
         write_atomic(layout.path_in(dest, name), data)
@@ -240,6 +251,12 @@ def check_inputs(options: PrepareOptions) -> Inputs:
             raise InputError(f"--find-links {folder} is not a folder.")
     targets = make_targets(options.pythons, options.platforms, options.implementation,
                            options.abis)
+    for target in targets:  # a typo in a spec stops the run before --dest is touched
+        parse_specs(specs, target)
+    for flag, version in (("--pip-version", options.pip_version),
+                          ("--uv-version", options.uv_version)):
+        if version is not None and parse_version(version) is None:
+            raise InputError(f"{flag} {version!r} is not a version, e.g. 24.3.1.")
     if options.dest.exists() and not options.dest.is_dir():
         raise InputError(f"--dest {options.dest} exists and is not a folder.")
     return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls])
@@ -328,12 +345,14 @@ class OpenSources:
 @contextmanager
 def open_sources(
     inputs: Inputs, constraints: Mapping[str, Constraints], session: net.Session,
-    progress: PrepareProgress, ours: set[str],
+    progress: PrepareProgress, ours: set[str], approved: bool = False,
 ) -> Iterator[OpenSources]:
     """Open the index, the downloads and the builds for a run.
 
     On the way out every download and build is stopped and waited for *before* a failed run
     writes its ledger, so a file that finished meanwhile is listed, not left as a stranger.
+    A run that fails on bad input in a finished folder (`approved`: a manifest and no ledger)
+    removes what it fetched instead, so the folder is left exactly as it was approved.
     """
     options = inputs.options
     index = Index(session, inputs.index_urls, options.find_links,
@@ -347,13 +366,18 @@ def open_sources(
     opened = OpenSources(index, downloader, workshop)
     try:
         yield opened
-    except BaseException:
+    except BaseException as exc:
         opened.close()
-        # Whole, verified files stay for the next run to reuse; the ledger lets it also
-        # remove those it does not need (a file is listed before it takes its name; this
-        # adds what an earlier manifest owned, as that manifest may be gone next time).
-        with suppress(OSError):
-            ledger.record(inputs.dest, ours | downloader.written)
+        fetched = downloader.written - ours
+        if approved and isinstance(exc, InputError):
+            layout.remove(inputs.dest, fetched)
+            ledger.clear(inputs.dest)  # the downloads listed their files there as they went
+        elif fetched:
+            # Whole, verified files stay for the next run to reuse; the ledger lets it also
+            # remove those it does not need (a file is listed before it takes its name; this
+            # adds what an earlier manifest owned, as that manifest may be gone next time).
+            with suppress(OSError):
+                ledger.record(inputs.dest, ours | downloader.written)
         raise
     opened.close()
 
@@ -523,4 +547,5 @@ def _summarize(
         sizes=FileCounts(**{key: value[1] for key, value in counts.items()}),
         seconds=round(seconds, 2),
         warnings=list(dict.fromkeys(warnings)),
+        manifest_sha256=file_sha256(inputs.dest / layout.MANIFEST),
     )

@@ -104,6 +104,7 @@ def print_prepare_summary(summary: PrepareSummary) -> None:
             f"{summary.dest}, intact and prepared from the same inputs; nothing fetched "
             f"({summary.seconds:.1f} s; --refresh asks the index again)."
         )
+        _print_approval(console, summary)
         return
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("files")
@@ -120,6 +121,15 @@ def print_prepare_summary(summary: PrepareSummary) -> None:
         shown = f"{summary.dest / lock} ({per_target[target]} files for {target})"
         console.print(f"  lock:     {shown}")
     console.print(f"  manifest: {summary.dest / MANIFEST}")
+    _print_approval(console, summary)
+
+
+def _print_approval(console: Console, summary: PrepareSummary) -> None:
+    """The manifest's sha256: carried apart from the folder, it is what verify checks the
+    folder against on the far side."""
+    console.print(f"  manifest sha256: {summary.manifest_sha256}")
+    console.print(f"  check it anywhere: wheelhouse verify {summary.dest} "
+                  f"--manifest-sha256 {summary.manifest_sha256}")
 
 
 class HashProgress:
@@ -167,6 +177,23 @@ def print_verify(result: Report) -> None:
     if result.unverified:
         console.print(f"unverified (no index digest; prepared with --allow-unverified): "
                       f"{escape(', '.join(result.unverified))}")
+    if result.built:
+        console.print(f"built here from sdists ({len(result.built)}; no index vouches for "
+                      "these bytes, only for the sdists they came from): "
+                      f"{escape(', '.join(result.built))}")
+    if result.asked is not None:
+        console.print(f"asked the index for every file's sha256: "
+                      f"{escape(', '.join(result.asked) or 'no index')}")
+    if result.manifest_sha256:
+        console.print(f"manifest sha256: {result.manifest_sha256}")
+    good = [c for c in result.signatures if c.valid]
+    if result.signatures:
+        for check in good:
+            console.print(f"signed by {escape(', '.join(check.principals))} "
+                          f"({check.key_type} {check.key})")
+    elif result.signature_blocks:
+        console.print(f"{result.signature_blocks} signature(s) present, not checked: give "
+                      "--allowed-signers FILE to check them.")
     checked = result.checked
     scope = (f"{checked.get('files', 0)} files ({checked.get('bytes', 0) / 1e6:.1f} MB) for "
              f"{', '.join(result.targets)}")

@@ -108,7 +108,8 @@ def parse_specs(specs: Sequence[str], target: Target) -> tuple[list[Requirement]
         try:
             spec = Spec(text)
         except InvalidRequirement as exc:
-            raise InputError(f"{text!r} is not a valid requirement ({exc}).") from None
+            reason = str(exc).splitlines()[0]
+            raise InputError(f"{text!r} is not a valid requirement ({reason}).") from None
         if spec.url:
             raise InputError(f"{text!r}: direct URL requirements are not supported; name a "
                              "version on the index instead.")

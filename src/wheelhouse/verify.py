@@ -14,6 +14,8 @@ from __future__ import annotations
 import configparser
 import copy
 import dataclasses
+import datetime as dt
+import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -29,13 +31,15 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse import airflow, layout
+from wheelhouse import airflow, layout, ledger, signing
 from wheelhouse.constraints import Constraints, parse_constraints
 from wheelhouse.errors import InputError
+from wheelhouse.files import file_sha256
 from wheelhouse.index import parse_filename, parse_version
 from wheelhouse.lock import locked_pins, parse_lock
 from wheelhouse.manifest import FileEntry, Manifest
 from wheelhouse.selection import dependencies
+from wheelhouse.signing import AllowedSigner, SignatureCheck
 from wheelhouse.target import Target, make_target, make_targets
 from wheelhouse.wheelfile import Inspection, Metadata, inspect_file
 
@@ -73,6 +77,13 @@ class Report:
     # Files the manifest records with no index digest (prepare --allow-unverified): their
     # bytes are checked against the manifest, but nobody checked them against an index.
     unverified: list[str] = field(default_factory=list)
+    # Wheels built here from an sdist: no index vouches for their bytes (only the sdist's).
+    built: list[str] = field(default_factory=list)
+    manifest_sha256: str | None = None
+    # Each block of wheelhouse.json.sig, when --allowed-signers asked for them to be checked.
+    signatures: list[SignatureCheck] = field(default_factory=list)
+    signature_blocks: int = 0
+    asked: list[str] | None = None  # --against-index: the indexes asked
 
     @property
     def ok(self) -> bool:
@@ -84,6 +95,15 @@ class Report:
             "checked": dict(sorted(self.checked.items())),
             "targets": self.targets,
             "unverified": self.unverified,
+            "built": self.built,
+            "manifest_sha256": self.manifest_sha256,
+            "signature_blocks": self.signature_blocks,
+            "against_index": self.asked,
+            "signatures": [
+                {"number": c.number, "key": c.key, "key_type": c.key_type,
+                 "principals": list(c.principals), "valid": c.valid, "reason": c.reason}
+                for c in self.signatures
+            ],
             "findings": [
                 {k: v for k, v in asdict(f).items() if v is not None or k in (
                     "file", "project", "expected", "found")}
@@ -104,6 +124,10 @@ class Folder:
     inspections: dict[str, Inspection]
     constraints_file: Path | None = None
     allow_unverified: bool = False  # --allow-unverified: no index-digest finding for them
+    manifest_bytes: bytes | None = None  # exactly what `manifest` was parsed from
+    expected_manifest_sha256: str | None = None  # --manifest-sha256
+    signers: list[AllowedSigner] | None = None  # --allowed-signers
+    min_signatures: int = 1
     _constraints: dict[str, Constraints | None] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -123,6 +147,27 @@ class Folder:
     @cached_property
     def by_name(self) -> dict[str, list[Dist]]:
         return _by_name(self.dists)
+
+    @cached_property
+    def manifest_sha256(self) -> str | None:
+        return None if self.manifest_bytes is None else \
+            hashlib.sha256(self.manifest_bytes).hexdigest()
+
+    @cached_property
+    def signature_checks(self) -> list[SignatureCheck]:
+        """Each block of the signature file, checked against the manifest's bytes."""
+        if self.signers is None or self.manifest_bytes is None:
+            return []
+        data = _signature_file(self.path)
+        if data is None:
+            return []
+        return signing.check_signatures(self.manifest_bytes, data, self.signers,
+                                        dt.datetime.now(dt.timezone.utc))
+
+    @property
+    def unfinished(self) -> bool:
+        """A prepare stopped here before it wrote its manifest (its ledger is still here)."""
+        return (self.path / layout.LEDGER).is_file()
 
     @property
     def for_airflow(self) -> bool:
@@ -163,7 +208,13 @@ class Check:
 
 def verify(context: Folder) -> Report:
     """Run every check that the folder (and the flags) make possible."""
-    report = Report(targets=[t.name for t in context.targets])
+    report = Report(targets=[t.name for t in context.targets],
+                    manifest_sha256=context.manifest_sha256)
+    if context.unfinished and context.manifest is None:
+        # Nothing here was finished, so nothing else can be said of it (checked against the
+        # host, 63 findings would hide the one that matters).
+        report.findings = check_unfinished(context)
+        return report
     for check in CHECKS:
         if (context.manifest is None and check.needs_manifest) or not check.applies(context):
             continue
@@ -182,6 +233,13 @@ def verify(context: Folder) -> Report:
         report.checked["airflow"] = 1
     report.unverified = sorted(origin.filename for entry in context.entries.values()
                                if (origin := entry.sdist or entry).index_sha256 is None)
+    report.built = sorted(entry.filename for entry in context.entries.values()
+                          if entry.kind == "built-wheel")
+    if context.signers is not None:
+        report.signatures = context.signature_checks
+        report.signature_blocks = len(context.signature_checks)
+    else:
+        report.signature_blocks = count_blocks(context.path)
     return report
 
 
@@ -197,7 +255,8 @@ def read_folder(
     """Read the folder once: the manifest (validated), the targets, every file inspected."""
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder.")
-    manifest = Manifest.load(folder)
+    found = Manifest.read(folder)
+    manifest, manifest_bytes = found if found else (None, None)
     if pythons or platforms:
         targets = make_targets(pythons or [], platforms or [])
     elif manifest is not None and manifest.targets:
@@ -210,7 +269,8 @@ def read_folder(
     dist_paths = [p for p in present if not p.is_symlink() and p.is_file()
                   and parse_filename(p.name) is not None]
     inspections = {i.filename: i for i in inspect_all(dist_paths, jobs, on_file)}
-    return Folder(folder, manifest, targets, specs, present, inspections, constraints_file)
+    return Folder(folder, manifest, targets, specs, present, inspections, constraints_file,
+                  manifest_bytes=manifest_bytes)
 
 
 def inspect_all(
@@ -244,6 +304,135 @@ def check_links(folder: Folder) -> list[Finding]:
                     "verify does not follow it.", file=path.name, project=_project(path.name),
                     expected="a file", found="a link")
             for path in folder.present if path.is_symlink()]
+
+
+def check_unfinished(folder: Folder) -> list[Finding]:
+    """`unfinished`: a prepare stopped before it finished (its ledger is still here)."""
+    if not folder.unfinished:
+        return []
+    count = len(ledger.read(folder.path))
+    if folder.manifest is None:
+        message = (f"a wheelhouse prepare did not finish in this folder: it left "
+                   f"{layout.LEDGER} ({count} files it fetched) and no {layout.MANIFEST}, so "
+                   "nothing here is vouched for. Run the same prepare again to finish it.")
+    else:
+        message = (f"a later wheelhouse prepare did not finish in this folder: it left "
+                   f"{layout.LEDGER} ({count} files it fetched or owned), and files beside "
+                   f"the ones {layout.MANIFEST} lists may have changed. Run prepare again to "
+                   "finish it.")
+    return [Finding("unfinished", message, file=layout.LEDGER, expected="no ledger",
+                    found=f"{count} files listed")]
+
+
+def check_empty(folder: Folder) -> list[Finding]:
+    """`empty`: a folder vouches for something only if it holds something to install."""
+    findings = []
+    if folder.manifest is not None and not folder.manifest.files and \
+            not folder.manifest.problems:
+        findings.append(Finding("empty", f"{layout.MANIFEST} lists no file: it vouches for "
+                                "nothing.", file=layout.MANIFEST, expected="at least one file",
+                                found="none"))
+    if not any(name.endswith(".whl") for name in folder.inspections):
+        findings.append(Finding("empty", f"{folder.path} holds no wheel: there is nothing to "
+                                "install.", expected="at least one wheel", found="none"))
+    return findings
+
+
+def check_manifest_sha256(folder: Folder) -> list[Finding]:
+    """`manifest-sha256`: the manifest is the very one that was approved (its sha256, as
+    prepare printed it, carried across the gap apart from the folder)."""
+    expected, found = folder.expected_manifest_sha256, folder.manifest_sha256
+    if expected is None or expected == found:
+        return []
+    return [Finding("manifest-sha256", f"{layout.MANIFEST} is not the approved manifest: "
+                    "its sha256 differs." if found else f"there is no {layout.MANIFEST} to "
+                    "compare with the approved sha256.", file=layout.MANIFEST,
+                    expected=expected, found=found or "absent")]
+
+
+def check_signatures(folder: Folder) -> list[Finding]:
+    """`signature`: enough of the allowed signers signed exactly this manifest."""
+    assert folder.signers is not None
+    if folder.manifest_bytes is None:
+        return [Finding("signature", f"there is no {layout.MANIFEST} to check signatures of.",
+                        file=layout.MANIFEST, expected="a signed manifest", found="absent")]
+    findings = []
+    data = _signature_file(folder.path)
+    if data is None:
+        findings.append(Finding("signature", f"{layout.MANIFEST} is not signed: there is no "
+                                f"{layout.SIGNATURES} (wheelhouse sign writes it).",
+                                file=layout.SIGNATURES, expected="present", found="absent"))
+    for check in folder.signature_checks:
+        if not check.valid:
+            who = f" ({check.key_type} {check.key})" if check.key else ""
+            findings.append(Finding("signature", f"signature {check.number}{who} does not "
+                                    f"count: {check.reason}", file=layout.SIGNATURES,
+                                    expected="a valid signature by an allowed signer",
+                                    found=check.reason))
+    signed: dict[str, tuple[str, ...]] = {}
+    for check in folder.signature_checks:
+        if check.valid and check.key:
+            signed[check.key] = check.principals
+    if len(signed) < folder.min_signatures:
+        names = sorted({name for principals in signed.values() for name in principals})
+        missing = sorted({name for signer in folder.signers if signer.key not in signed
+                          for name in signer.principals})
+        findings.append(Finding(
+            "signature", f"{layout.MANIFEST} is signed by {len(signed)} of the allowed signers "
+            f"({', '.join(names) or 'none'}); {folder.min_signatures} are required. Not signed "
+            f"by: {', '.join(missing) or 'nobody else is allowed'}.", file=layout.SIGNATURES,
+            expected=f"{folder.min_signatures} signers", found=f"{len(signed)} signers"))
+    return findings
+
+
+def _signature_file(folder: Path) -> bytes | None:
+    """The signature file's bytes, bounded (a hostile file cannot exhaust memory); None when
+    there is none (a link is the `link` check's finding, and is not read)."""
+    path = folder / layout.SIGNATURES
+    if path.is_symlink() or not path.is_file():
+        return None
+    with path.open("rb") as handle:
+        return handle.read(signing.MAX_FILE + 1)
+
+
+def count_blocks(folder: Path) -> int:
+    """How many signature blocks the folder carries (counted, not checked)."""
+    data = _signature_file(folder)
+    return 0 if data is None else sum(isinstance(b, bytes) for b in signing.read_blocks(data))
+
+
+def check_written(folder: Folder) -> list[Finding]:
+    """`missing`, `sha256` for the locks, constraints and pip.conf: the manifest holds their
+    sha256 too, so that it covers every file prepare wrote (and a signature of it, the
+    folder)."""
+    manifest = folder.manifest
+    assert manifest is not None
+    if manifest.rerun is None:
+        return [Finding("manifest", "the manifest records no sha256 for the files written "
+                        "beside the distributions (locks, constraints, pip.conf): they cannot "
+                        "be checked.", file=layout.MANIFEST, expected="rerun.files_sha256",
+                        found="absent")]
+    hashes = manifest.rerun.files_sha256
+    findings = []
+    for name in sorted((manifest.written() - {layout.MANIFEST}) | set(hashes)):
+        try:
+            path = layout.path_in(folder.path, name)
+        except layout.OutsideFolder:
+            continue  # under a link: the `link` check reports it
+        if path.is_symlink():
+            continue
+        if name not in hashes:
+            findings.append(Finding("sha256", f"{name} has no sha256 in the manifest.",
+                                    file=name, expected="a sha256", found="none"))
+        elif not path.is_file():
+            findings.append(Finding("missing", f"{name} is named in the manifest but is not "
+                                    "in the folder.", file=name, expected="present",
+                                    found="absent"))
+        elif (seen := file_sha256(path)) != hashes[name]:
+            findings.append(Finding("sha256", f"{name} does not have the sha256 the manifest "
+                                    "lists: it was changed.", file=name,
+                                    expected=hashes[name], found=seen))
+    return findings
 
 
 def check_manifest(folder: Folder) -> list[Finding]:
@@ -306,7 +495,8 @@ def check_unlisted(folder: Folder) -> list[Finding]:
     assert folder.manifest is not None
     return [Finding("unlisted", f"{name} is in the folder but not in the manifest.",
                     file=name, project=_project(name), expected="absent", found="present")
-            for name in layout.unexpected(folder.path, folder.manifest.accounted())]
+            for name in layout.unexpected(folder.path, folder.manifest.accounted())
+            if name != layout.LEDGER]  # the `unfinished` check names it
 
 
 def check_wheels(folder: Folder) -> list[Finding]:
@@ -564,10 +754,15 @@ def _check_pip_conf(path: Path) -> list[Finding]:
 
 
 CHECKS: tuple[Check, ...] = (
+    Check(("unfinished",), check_unfinished),
+    Check(("manifest-sha256",), check_manifest_sha256),
+    Check(("signature",), check_signatures, applies=lambda folder: folder.signers is not None),
+    Check(("empty",), check_empty),
     Check(("link",), check_links),
     Check(("manifest",), check_manifest, needs_manifest=True),
     Check(("missing", "size", "sha256", "index-digest"), check_listed_files,
           needs_manifest=True),
+    Check(("missing", "sha256"), check_written, needs_manifest=True),
     Check(("unlisted",), check_unlisted, needs_manifest=True),
     Check(("zip", "record", "member-path"), check_wheels),
     Check(("metadata",), check_metadata),
