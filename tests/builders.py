@@ -28,6 +28,9 @@ def _field(meta, key):
             return line.split(": ", 1)[1]
 
 def get_requires_for_build_wheel(config_settings=None):
+    if os.path.exists("dynamic-requires.txt"):  # a test may ask for more, as setuptools can
+        with open("dynamic-requires.txt", encoding="utf-8") as f:
+            return f.read().split()
     return []
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
@@ -50,14 +53,18 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     files = {f"{dist}/__init__.py": f"__version__ = {version!r}\\n".encode(),
              f"{info}/METADATA": meta.encode(),
              f"{info}/WHEEL": f"Wheel-Version: 1.0\\nGenerator: test\\nTag: {tag}\\n".encode()}
+    if os.path.exists("unreproducible.txt"):  # a test may ask for different bytes each time
+        files[f"{dist}/_build_id.py"] = repr(os.urandom(8)).encode()
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH", "315532800"))
+    stamp = __import__("time").gmtime(max(epoch, 315532800))[:6]
     record = []
     with zipfile.ZipFile(os.path.join(wheel_directory, filename), "w") as zf:
         for path, data in files.items():
-            zf.writestr(path, data)
+            zf.writestr(zipfile.ZipInfo(path, stamp), data)
             digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
             record.append(f"{path},sha256={digest.decode()},{len(data)}")
         record.append(f"{info}/RECORD,,")
-        zf.writestr(f"{info}/RECORD", "\\n".join(record) + "\\n")
+        zf.writestr(zipfile.ZipInfo(f"{info}/RECORD", stamp), "\\n".join(record) + "\\n")
     return filename
 '''
 
@@ -131,10 +138,14 @@ def make_sdist(
     backend: str = "wh_test_backend",
     wheel_tag: str | None = None,
     build_slowly: str | None = None,
+    dynamic_requires: tuple[str, ...] = (),
+    unreproducible: bool = False,
 ) -> Path:
     """An sdist pip can build offline: the backend is in-tree unless `backend_requires`.
 
-    `build_slowly` ("SECONDS PATH") makes the build write its pid to PATH, then sleep.
+    `build_slowly` ("SECONDS PATH") makes the build write its pid to PATH, then sleep;
+    `dynamic_requires` are what the backend asks for when pip asks it (PEP 517's
+    get_requires_for_build_wheel); `unreproducible` puts random bytes in every build.
     """
     dist = name.replace("-", "_")
     root = f"{dist}-{version}"
@@ -154,6 +165,10 @@ def make_sdist(
         members[f"{root}/wheel-tag.txt"] = wheel_tag.encode()
     if build_slowly:
         members[f"{root}/build-slowly.txt"] = build_slowly.encode()
+    if dynamic_requires:
+        members[f"{root}/dynamic-requires.txt"] = " ".join(dynamic_requires).encode()
+    if unreproducible:
+        members[f"{root}/unreproducible.txt"] = b"yes"
     path = folder / f"{dist}-{version}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
         for member, data in members.items():

@@ -102,6 +102,9 @@ def build_universe(folder: Path) -> None:
     make_wheel(folder, "maconly", "1.0", tag="py3-none-macosx_11_0_arm64")
     make_sdist(folder, "sdistonly", "1.0", requires=("beta",))
     make_sdist(folder, "needsbackend", "1.0", backend_requires=("wh-test-backend",))
+    make_sdist(folder, "asksmore", "1.0", backend_requires=("wh-test-backend",),
+               dynamic_requires=("cythonish",))
+    make_sdist(folder, "shuffled", "1.0", unreproducible=True)
     host = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     make_sdist(folder, "native", "1.0", wheel_tag=f"{host}-{host}-linux_x86_64")
     make_backend_wheel(folder)

@@ -134,12 +134,25 @@ def test_two_pythons_two_architectures_in_one_folder(run_cli, tmp_path):
 
 def test_sdist_only_python_nvd3_for_312(run_cli, tmp_path):
     dest = tmp_path / "wh"
-    result = run_cli("prepare", "python-nvd3==0.16.0", "--python", "3.12", "--dest", str(dest))
+    result = run_cli("prepare", "python-nvd3==0.16.0", "--python", "3.12", "--dest", str(dest),
+                     "--check-reproducible")
     assert result.returncode == 0, result.stderr
     document = json.loads((dest / "wheelhouse.json").read_text())
     nvd3 = next(f for f in document["files"] if f["name"] == "python-nvd3")
     assert nvd3["kind"] == "built-wheel" and nvd3["filename"].endswith("py3-none-any.whl")
+    # How it was built: setuptools from PyPI, with the sha256 PyPI publishes for it, and two
+    # builds with SOURCE_DATE_EPOCH fixed gave the same bytes.
+    build = nvd3["build"]
+    setuptools = next(r for r in build["requires"] if r["name"] == "setuptools")
+    assert len(setuptools["sha256"]) == 64 and setuptools["url"].startswith("https://")
+    assert build["backend"].startswith("setuptools.build_meta")
+    assert build["reproducible"] is True
     assert run_cli("verify", str(dest)).returncode == 0
+    # On the connected side, every file (the built wheel through its sdist) agrees with PyPI.
+    asked = run_cli("verify", str(dest), "--against-index", "--index-url",
+                    "https://pypi.org/simple", "--json")
+    assert asked.returncode == 0, asked.stdout
+    assert json.loads(asked.stdout)["against_index"] == ["https://pypi.org/simple"]
 
 
 def test_python_ranges_agree_with_each_releases_requires_python():

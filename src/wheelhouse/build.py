@@ -2,24 +2,40 @@
 
 The build is pip's isolated PEP 517 build: build requirements come from the same indexes the
 run uses, never from the user's pip configuration. Built wheels are cached by the sdist's
-sha256, and SOURCE_DATE_EPOCH is fixed so a rebuild tends to give the same bytes.
+sha256, with a record of how they were built (the interpreter, pip, the backend, every
+distribution in the build environment with its sha256); SOURCE_DATE_EPOCH is fixed so a
+rebuild gives the same bytes where the backend allows, and --check-reproducible finds out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import importlib.metadata
+import json
 import os
+import platform
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
+from wheelhouse import net
 from wheelhouse.errors import InputError
+from wheelhouse.files import file_sha256, write_atomic
+from wheelhouse.manifest import BuildInput, BuildRecord
+from wheelhouse.sdist import build_system
 
 REPRODUCIBLE_EPOCH = "315532800"  # 1980-01-01, the oldest time a zip file can hold
+BUILD_RECORD = "build.json"  # beside the wheel in its cache slot
+REPORT_LIMIT = 16 << 20  # a pip report of a build environment is a few KiB
 
 
 def cache_root(cache_dir: Path | None) -> Path:
@@ -37,49 +53,162 @@ def build_wheel(
     index_urls: list[str],
     find_links: list[Path],
     stop: threading.Event | None = None,
-) -> Path:
-    """The wheel built from `sdist` (cached by its sha256), as a path inside the cache.
+    check_reproducible: bool = False,
+) -> tuple[Path, BuildRecord]:
+    """The wheel built from `sdist` (cached by its sha256), as a path inside the cache, and
+    how it was built.
 
+    `check_reproducible` builds it a second time and records whether the bytes are the same.
     Setting `stop` ends the build early (its process is killed): a failed run does not wait
     for a build it no longer needs.
     """
     slot = cache / "built" / sdist_sha256
-    cached = sorted(slot.glob("*.whl")) if slot.is_dir() else []
-    if cached:
-        return cached[0]
+    found = _cached(slot)
+    if found is not None and not (check_reproducible and found[1].reproducible is None):
+        return found
     slot.parent.mkdir(parents=True, exist_ok=True)
+    build = _Build(sdist, index_urls, find_links, stop)
     with tempfile.TemporaryDirectory(dir=slot.parent, prefix=".build-") as work:
-        out = Path(work) / "out"
-        command = [
-            sys.executable, "-m", "pip", "wheel", "--no-deps", "--isolated", "--no-cache-dir",
-            "--disable-pip-version-check", "--progress-bar", "off", "--wheel-dir", str(out),
-        ]
+        if found is not None:  # built before, once: build again and compare
+            again, _ = build.once(Path(work) / "again")
+            record = dataclasses.replace(
+                found[1], reproducible=file_sha256(again) == file_sha256(found[0]))
+            write_atomic(slot / BUILD_RECORD, _record_bytes(record))
+            return found[0], record
+        wheel, record = build.once(Path(work) / "out")
+        if check_reproducible:
+            again, _ = build.once(Path(work) / "again")
+            record = dataclasses.replace(
+                record, reproducible=file_sha256(again) == file_sha256(wheel))
+        staged = Path(work) / "slot"
+        staged.mkdir()
+        shutil.move(str(wheel), staged / wheel.name)
+        (staged / BUILD_RECORD).write_bytes(_record_bytes(record))
+        if slot.is_dir() and _cached(slot) is None:  # an older cache's slot, with no record
+            shutil.rmtree(slot, ignore_errors=True)
+        with contextlib.suppress(OSError):  # another run filled the slot first: use theirs
+            os.replace(staged, slot)
+    cached = _cached(slot)
+    assert cached is not None
+    return cached
+
+
+def _cached(slot: Path) -> tuple[Path, BuildRecord] | None:
+    """A slot's wheel and its record; a slot without a readable record is not used."""
+    wheels = sorted(slot.glob("*.whl")) if slot.is_dir() else []
+    if len(wheels) != 1:
+        return None
+    try:
+        record = BuildRecord.from_json(json.loads((slot / BUILD_RECORD).read_bytes()))
+    except (OSError, ValueError):
+        return None
+    return (wheels[0], record) if record is not None else None
+
+
+def _record_bytes(record: BuildRecord) -> bytes:
+    return json.dumps(record.to_json(), indent=2, sort_keys=True).encode()
+
+
+class _Build:
+    """One sdist's `pip wheel`, isolated, its build environment recorded.
+
+    pip writes an installation report (PIP_REPORT) for each install into the isolated build
+    environment: build-system.requires, then whatever the backend asks for on top
+    (get_requires_for_build_wheel). The report of the last install is what is left; when
+    the backend asked for more, the first set is recovered with a dry run of the same
+    install.
+    """
+
+    def __init__(self, sdist: Path, index_urls: list[str], find_links: list[Path],
+                 stop: threading.Event | None) -> None:
+        self.sdist, self.find_links, self.stop = sdist, find_links, stop
+        self.sources: list[str] = []
         if index_urls:
-            command += ["--index-url", index_urls[0]]
+            self.sources += ["--index-url", index_urls[0]]
             for url in index_urls[1:]:
-                command += ["--extra-index-url", url]
+                self.sources += ["--extra-index-url", url]
         else:
-            command.append("--no-index")
+            self.sources.append("--no-index")
         for folder in find_links:
-            command += ["--find-links", str(folder)]
+            self.sources += ["--find-links", str(folder)]
         cert = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
         if cert:
-            command += ["--cert", cert]
-        command.append(str(sdist))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
-        env["PIP_CONFIG_FILE"] = os.devnull
-        env["SOURCE_DATE_EPOCH"] = REPRODUCIBLE_EPOCH
-        result = _run(command, env, stop)
+            self.sources += ["--cert", cert]
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+        self.env["PIP_CONFIG_FILE"] = os.devnull
+        self.env["SOURCE_DATE_EPOCH"] = REPRODUCIBLE_EPOCH
+
+    def once(self, work: Path) -> tuple[Path, BuildRecord]:
+        out, report = work / "out", work / "build-env.json"
+        work.mkdir(parents=True)
+        command = [*_PIP, "wheel", "--progress-bar", "off", "--no-deps", "--wheel-dir",
+                   str(out), *self.sources, str(self.sdist)]
+        result = _run(command, {**self.env, "PIP_REPORT": str(report)}, self.stop)
         built = sorted(out.glob("*.whl")) if out.is_dir() else []
         if result.returncode != 0 or len(built) != 1:
             tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-            raise InputError(f"building a wheel from {sdist.name} failed: {tail or 'no output'}.")
-        staged = Path(work) / "slot"
-        staged.mkdir()
-        shutil.move(str(built[0]), staged / built[0].name)
-        with contextlib.suppress(OSError):  # another run filled the slot first: use theirs
-            os.replace(staged, slot)
-    return sorted(slot.glob("*.whl"))[0]
+            raise InputError(f"building a wheel from {self.sdist.name} failed: "
+                             f"{tail or 'no output'}.")
+        requires, backend = build_system(self.sdist)
+        installed = _read_report(report)
+        if "Installing backend dependencies" in result.stdout + result.stderr and requires:
+            installed = self._dry_run(requires, work / "build-system.json") + installed
+        return built[0], BuildRecord(
+            python=f"{sys.implementation.name} {platform.python_version()}",
+            frontend=f"pip {importlib.metadata.version('pip')}",
+            backend=backend,
+            requires=tuple(self._hashed(item) for item in _unique(installed)),
+            source_date_epoch=REPRODUCIBLE_EPOCH,
+        )
+
+    def _dry_run(self, requires: list[str], report: Path) -> list[BuildInput]:
+        command = [*_PIP, "install", "--progress-bar", "off", "--dry-run",
+                   "--ignore-installed", "--quiet", "--report", str(report), *self.sources,
+                   "--", *requires]
+        result = _run(command, self.env, self.stop)
+        if result.returncode != 0:
+            raise InputError(f"the build requirements of {self.sdist.name} could not be "
+                             "listed again: " + " ".join(result.stderr.strip().splitlines()[-2:]))
+        return _read_report(report)
+
+    def _hashed(self, item: BuildInput) -> BuildInput:
+        """A build requirement from a --find-links folder, hashed here if pip did not."""
+        if item.sha256 is not None or not item.url.startswith("file:"):
+            return item
+        path = Path(urllib.request.url2pathname(urllib.parse.urlparse(item.url).path))
+        if any(path.parent == folder.resolve() for folder in self.find_links) and path.is_file():
+            return dataclasses.replace(item, sha256=file_sha256(path))
+        return item
+
+
+_PIP = [sys.executable, "-m", "pip", "--isolated", "--no-cache-dir",
+        "--disable-pip-version-check"]
+
+
+def _read_report(path: Path) -> list[BuildInput]:
+    """The distributions a pip installation report lists (pip's own output, bounded)."""
+    try:
+        with path.open("rb") as handle:
+            document = json.loads(handle.read(REPORT_LIMIT))
+    except (OSError, ValueError):
+        return []
+    found = []
+    for item in document.get("install", []) if isinstance(document, dict) else []:
+        metadata, download = item.get("metadata", {}), item.get("download_info", {})
+        url = str(download.get("url", ""))
+        hashes = (download.get("archive_info") or {}).get("hashes") or {}
+        found.append(BuildInput(
+            name=canonicalize_name(str(metadata.get("name", ""))),
+            version=str(metadata.get("version", "")),
+            filename=urllib.parse.unquote(url.rsplit("/", 1)[-1].split("#")[0]),
+            sha256=hashes.get("sha256"),
+            url=net.redact(url)))
+    return found
+
+
+def _unique(items: list[BuildInput]) -> list[BuildInput]:
+    return sorted({(i.name, i.filename): i for i in items}.values(),
+                  key=lambda i: (i.name, i.filename))
 
 
 class BuildStopped(Exception):

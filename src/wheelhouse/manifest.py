@@ -51,6 +51,61 @@ class SdistOrigin:
 
 
 @dataclass(frozen=True)
+class BuildInput:
+    """One distribution installed into a build's isolated environment."""
+
+    name: str
+    version: str
+    filename: str
+    sha256: str | None
+    url: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "filename": self.filename,
+                "sha256": self.sha256, "url": self.url}
+
+
+@dataclass(frozen=True)
+class BuildRecord:
+    """How a wheel was built here: what a reviewer needs to rebuild it and compare."""
+
+    python: str  # the interpreter that built it: "cpython 3.11.9"
+    frontend: str  # "pip 25.3"
+    backend: str  # build-system.build-backend
+    requires: tuple[BuildInput, ...]  # every distribution in the build environment
+    source_date_epoch: str
+    # Two builds gave the same bytes (True) or not (False); None: built once (prepare
+    # --check-reproducible builds twice).
+    reproducible: bool | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"python": self.python, "frontend": self.frontend, "backend": self.backend,
+                "requires": [item.to_json() for item in self.requires],
+                "source_date_epoch": self.source_date_epoch,
+                "reproducible": self.reproducible}
+
+    @classmethod
+    def from_json(cls, raw: object) -> BuildRecord | None:
+        """A record read back (from a manifest or the build cache), or None if unusable."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("requires"), list):
+            return None
+        requires = []
+        for item in raw["requires"]:
+            if not isinstance(item, dict):
+                return None
+            requires.append(BuildInput(
+                name=_text(item.get("name")) or "", version=_text(item.get("version")) or "",
+                filename=_text(item.get("filename")) or "", sha256=_text(item.get("sha256")),
+                url=_text(item.get("url")) or ""))
+        reproducible = raw.get("reproducible")
+        return cls(python=_text(raw.get("python")) or "",
+                   frontend=_text(raw.get("frontend")) or "",
+                   backend=_text(raw.get("backend")) or "", requires=tuple(requires),
+                   source_date_epoch=_text(raw.get("source_date_epoch")) or "",
+                   reproducible=reproducible if isinstance(reproducible, bool) else None)
+
+
+@dataclass(frozen=True)
 class FileEntry:
     """One file of the wheelhouse as the manifest lists it."""
 
@@ -72,6 +127,7 @@ class FileEntry:
     sdist: SdistOrigin | None = None
     targets: tuple[str, ...] = ()
     role: Role = "install"
+    build: BuildRecord | None = None  # a built-wheel: how it was built
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -95,6 +151,8 @@ class FileEntry:
         }
         if self.sdist is not None:
             data["sdist"] = self.sdist.to_json()
+        if self.build is not None:
+            data["build"] = self.build.to_json()
         return data
 
 
@@ -428,6 +486,7 @@ class _Reader:
             extras=tuple(_texts(raw.get("extras"))), index=_text(raw.get("index")),
             yanked=raw.get("yanked") is True, sdist=sdist,
             targets=tuple(_texts(raw.get("targets"))), role=cast(Role, role),
+            build=BuildRecord.from_json(raw.get("build")),
         )
 
     def sdist_origin(self, raw: object, label: str, key: str) -> SdistOrigin | None:

@@ -186,6 +186,7 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
             sdist=SdistOrigin(filename=pin.file.filename, sha256=built.sdist_sha256,
                               index_sha256=pin.file.sha256, size=built.sdist_size,
                               url=net.redact(pin.file.url)),
+            build=built.build,
         ))
         statuses[wheel.name] = "built"
     return entries

@@ -74,6 +74,7 @@ class PrepareOptions:
     wait: bool = False
     timeout: float = net.DEFAULT_TIMEOUT
     allow_unverified: bool = False
+    check_reproducible: bool = False
 
 
 @dataclass(frozen=True)
@@ -320,6 +321,7 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
         "allow_build": options.allow_build,
         "keep_sdists": options.keep_sdists,
         "allow_unverified": options.allow_unverified,
+        "check_reproducible": options.check_reproducible,
         "pip_version": options.pip_version,
         "uv_version": options.uv_version,
     }
@@ -362,6 +364,7 @@ def open_sources(
         "cache": cache_root(options.cache_dir),
         "index_urls": inputs.index_urls,
         "find_links": options.find_links,
+        "check_reproducible": options.check_reproducible,
     })
     opened = OpenSources(index, downloader, workshop)
     try:

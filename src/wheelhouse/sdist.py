@@ -16,23 +16,35 @@ from wheelhouse.errors import InputError
 
 # PEP 517's fallback when pyproject.toml declares no build system.
 LEGACY_REQUIRES = ["setuptools>=40.8.0"]
+LEGACY_BACKEND = "setuptools.build_meta:__legacy__"
 
 
 def build_requires(path: Path) -> list[str]:
     """`build-system.requires` of the sdist at `path` (a .tar.gz or .zip)."""
+    return build_system(path)[0]
+
+
+def build_system(path: Path) -> tuple[list[str], str]:
+    """(`build-system.requires`, `build-system.build-backend`), with PEP 517's fallbacks."""
     data = _read_pyproject(path)
     if data is None:
-        return list(LEGACY_REQUIRES)
+        return list(LEGACY_REQUIRES), LEGACY_BACKEND
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"{path.name}: pyproject.toml cannot be parsed ({exc}).") from None
-    requires = document.get("build-system", {}).get("requires")
+    system = document.get("build-system", {})
+    if not isinstance(system, dict):
+        raise InputError(f"{path.name}: build-system is not a table.")
+    requires = system.get("requires")
+    backend = system.get("build-backend")
+    if not isinstance(backend, str):
+        backend = LEGACY_BACKEND
     if requires is None:
-        return list(LEGACY_REQUIRES)
+        return list(LEGACY_REQUIRES), backend
     if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
         raise InputError(f"{path.name}: build-system.requires is not a list of strings.")
-    return requires
+    return requires, backend
 
 
 def _read_pyproject(path: Path) -> bytes | None:

@@ -28,6 +28,7 @@ from wheelhouse.constraints import Pin
 from wheelhouse.download import Downloader, LocalFile
 from wheelhouse.errors import InputError
 from wheelhouse.index import Index, IndexFile, parse_version
+from wheelhouse.manifest import BuildRecord
 from wheelhouse.resolve import PYTHON, Requirement, expand, identifier_of
 from wheelhouse.selection import choose_file, dependencies, exact_versions
 from wheelhouse.target import Target
@@ -50,6 +51,7 @@ class Built:
     sdist_sha256: str
     sdist_size: int
     wheel: Path
+    build: BuildRecord
 
 
 class Workshop:
@@ -57,7 +59,8 @@ class Workshop:
 
     def __init__(self, downloader: Downloader, build: dict[str, Any]) -> None:
         self.downloader = downloader
-        self.build = build  # build_wheel's keyword arguments: cache, index_urls, find_links
+        # build_wheel's keyword arguments: cache, index_urls, find_links, check_reproducible
+        self.build = build
         self.built: dict[str, Built] = {}
         self.statuses: dict[str, Status] = {}
         self._metadata: dict[str, Future[Metadata]] = {}
@@ -105,8 +108,8 @@ class Workshop:
             future.cancel()
 
     def _build(self, file: IndexFile, local: LocalFile) -> Metadata:
-        wheel = build_wheel(local.path, local.sha256, **self.build, stop=self._stop)
-        self.built[file.filename] = Built(file, local.sha256, local.size, wheel)
+        wheel, record = build_wheel(local.path, local.sha256, **self.build, stop=self._stop)
+        self.built[file.filename] = Built(file, local.sha256, local.size, wheel, record)
         return _checked(file, wheel)
 
 

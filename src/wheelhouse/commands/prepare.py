@@ -88,6 +88,10 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--no-build", action="store_true",
                         help="refuse to build wheels from sdists (default: build when no "
                              "wheel fits the target)")
+    parser.add_argument("--check-reproducible", action="store_true",
+                        help="build each wheel built here a second time and record in the "
+                             "manifest whether both builds gave the same bytes (its build's "
+                             "'reproducible'); default: built once, recorded as null"),
     image = parser.add_argument_group("Airflow image (when SPEC includes apache-airflow)")
     image.add_argument("--pip-version", metavar="V",
                        help="the pip wheel to ship for the image (default: the newest that "
@@ -149,6 +153,7 @@ def run(args: argparse.Namespace) -> int:
         refresh=args.refresh,
         wait=args.wait,
         allow_unverified=args.allow_unverified,
+        check_reproducible=args.check_reproducible,
     )
     if args.timeout is not None:
         options.timeout = args.timeout
