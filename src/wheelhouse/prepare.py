@@ -214,8 +214,8 @@ def write_folder(
 ) -> None:
     """What an earlier run put here and this one does not need goes, then the old manifest
     and its signatures (a run stopped from here on leaves no manifest rather than a lie, and
-    no signature of one); then the locks,
-    constraints and pip.conf, then the new manifest, and last the ledger."""
+    no signature of one); then the locks, constraints and pip.conf, then the new manifest,
+    and last the ledger."""
     ledger.write(dest, ours | manifest.owned())  # whatever happens next, nothing is a stranger
     layout.remove(dest, ours - manifest.owned())
     (dest / layout.MANIFEST).unlink(missing_ok=True)

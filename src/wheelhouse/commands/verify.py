@@ -19,7 +19,9 @@ VERIFY_HELP = """\
 Check a wheelhouse without touching the network: every file against the manifest (size,
 sha256, the index's digest), nothing unlisted, every wheel's zip and RECORD member by
 member, METADATA against the filename, tags against the targets, the constraints' pins,
-the dependency closure for each target, and the lock against the manifest.
+the dependency closure for each target, and the lock against the manifest. A folder with
+no wheel, a manifest that lists nothing, and a prepare that did not finish are findings:
+nothing is vouched for that cannot be.
 
 Without a wheelhouse.json (a folder made by pip download or by hand) it checks what it
 can from --requirement, --constraints and the target flags.
