@@ -351,3 +351,16 @@ def test_a_bad_allowed_signers_file_is_exit_2(folder, tmp_path, content, words):
                              "--allowed-signers", str(path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_built_wheel_that_fits_no_target_leaves_an_approved_folder_intact(
+        folder, run_cli, pypiserver):
+    before = listing(folder)
+    # `native` builds a wheel for this machine; the target is Windows: it cannot ship.
+    result = run_cli("prepare", "alpha[fast]==2.0", "sdistonly", "native", "--python", "3.11",
+                     "--platform", "win_amd64", "--index-url", pypiserver.url, "--dest",
+                     str(folder))
+    assert result.returncode == 2, result.stderr
+    assert "native" in result.stderr
+    assert listing(folder) == before
+    assert verify(folder)[0] == 0

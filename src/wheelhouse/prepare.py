@@ -371,7 +371,9 @@ def open_sources(
         yield opened
     except BaseException as exc:
         opened.close()
-        fetched = downloader.written - ours
+        # What this run put here: downloads, and built wheels placed from the cache (each
+        # listed in the ledger before it took its name).
+        fetched = (downloader.written | ledger.read(inputs.dest)) - ours
         if approved and isinstance(exc, InputError):
             layout.remove(inputs.dest, fetched)
             ledger.clear(inputs.dest)  # the downloads listed their files there as they went
