@@ -172,6 +172,24 @@ def test_yanked_files_are_skipped_unless_pinned(pypiserver, web, run_cli, tmp_pa
     assert entry["version"] == "2.0" and entry["yanked"] is True
 
 
+def test_a_file_whose_name_packaging_cannot_read_is_skipped(pypiserver, web, run_cli,
+                                                            tmp_path):
+    # PyPI lists pydantic-0.18.2-py36+-none-any.whl; an index is untrusted input.
+    folder = tmp_path / "files"
+    folder.mkdir()
+    good = make_wheel(folder, "oddity", "1.0")
+    odd = folder / "oddity-0.9-py36+-none-any.whl"
+    odd.write_bytes(good.read_bytes())
+    index = web.simple_page("oddity", [(odd, {}), (good, {})])
+    result = run_cli("prepare", "oddity", "--index-url", index, "--dest", "wh", "--debug")
+    assert result.returncode == 0, result.stderr
+    assert "skipping oddity-0.9-py36+-none-any.whl" in result.stderr
+    assert files_by_name(tmp_path / "wh")["oddity"]["version"] == "1.0"
+    result = run_cli("prepare", "oddity<1", "--index-url", index, "--dest", "wh2")
+    assert result.returncode == 2, result.stderr  # no usable file: bad input, not a crash
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
 def test_rerun_reuses_verified_files_and_is_stable(pypiserver, web, run_cli, tmp_path):
     url = web.file("/c.txt", b"beta==1.1\n")
     dest = tmp_path / "wh"

@@ -43,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: {INTERRUPTED}\n")
         return EXIT_INTERRUPTED
     args = parser.parse_args(argv)
+    if getattr(args, "debug", False):  # notes such as a skipped file, on stderr
+        import logging
+
+        logging.basicConfig(format="debug: %(message)s")
+        logging.getLogger("wheelhouse").setLevel(logging.DEBUG)
     try:
         return int(args.run(args))
     except WheelhouseError as exc:

@@ -9,6 +9,7 @@ carries the `#sha256=` digest every download is checked against.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +35,7 @@ from wheelhouse.simple import ACCEPT, Link, page_links
 
 PYPI = "https://pypi.org/simple"
 PAGE_WORKERS = 24
+log = logging.getLogger(__name__)
 
 
 class ProjectNotFound(Exception):
@@ -228,6 +230,8 @@ def _from_link(link: Link, name: str, index: str) -> IndexFile | None:
     if parsed is None or parsed[0] != name:
         return None
     _, version, kind = parsed
+    if kind == "wheel" and not _valid_wheel_name(link.filename):
+        return None
     return IndexFile(
         filename=link.filename,
         url=link.url,
@@ -243,9 +247,23 @@ def _from_link(link: Link, name: str, index: str) -> IndexFile | None:
     )
 
 
+def _valid_wheel_name(filename: str) -> bool:
+    """Whether packaging can read the wheel's tags: an index may list a file whose name it
+    cannot (PyPI lists `pydantic-0.18.2-py36+-none-any.whl`); pip skips such a file, and so
+    does wheelhouse, rather than fail on it later."""
+    try:
+        parse_wheel_filename(filename)
+    except (InvalidWheelFilename, ValueError) as exc:
+        log.debug("skipping %s: its name is not a valid wheel filename (%s)", filename, exc)
+        return False
+    return True
+
+
 def _from_local(path: Path, name: str, folder: str) -> IndexFile | None:
     parsed = name_and_version(path.name)
     if parsed is None or parsed[0] != name or not path.is_file():
+        return None
+    if parsed[2] == "wheel" and not _valid_wheel_name(path.name):
         return None
     _, version, kind = parsed
     return IndexFile(
