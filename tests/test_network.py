@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import AIRFLOW_2_10_3, ROOT, pip_install_offline, venv_python
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 from wheelhouse.manifest import Manifest
 
@@ -188,3 +189,24 @@ def test_python_ranges_agree_with_each_releases_requires_python():
             assert not spec.contains(f"{above}.0"), (text, str(spec), hi)  # "!=3.13" is X.Y.0
         checked += 1
     assert checked > 70  # 1.10.13 to today
+
+
+def test_a_project_with_only_pre_releases(run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "opentelemetry-instrumentation-requests", "--python", "3.12",
+                     "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    document = json.loads((dest / "wheelhouse.json").read_text())
+    otel = next(f for f in document["files"]
+                if f["name"] == "opentelemetry-instrumentation-requests")
+    assert Version(otel["version"]).is_prerelease  # as pip and uv choose: nothing is final
+    assert run_cli("verify", str(dest)).returncode == 0
+
+
+def test_pydantic_whose_index_page_lists_a_malformed_wheel_name(run_cli, tmp_path):
+    # PyPI lists pydantic-0.18.2-py36+-none-any.whl, which packaging cannot read: skipped.
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "pydantic[email]<3", "--python", "3.12", "--platform",
+                     "manylinux_2_28_x86_64", "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    assert run_cli("verify", str(dest)).returncode == 0

@@ -172,6 +172,17 @@ def test_yanked_files_are_skipped_unless_pinned(pypiserver, web, run_cli, tmp_pa
     assert entry["version"] == "2.0" and entry["yanked"] is True
 
 
+def test_pre_takes_a_pre_release_where_a_final_release_satisfies(pypiserver, run_cli,
+                                                                  tmp_path):
+    for flags, version in (((), "1.1"), (("--pre",), "2.0rc1")):
+        dest = tmp_path / f"wh{len(flags)}"
+        result = run_cli("prepare", "beta", *flags, "--index-url", pypiserver.url, "--dest",
+                         str(dest))
+        assert result.returncode == 0, result.stderr
+        assert files_by_name(dest)["beta"]["version"] == version
+        assert run_cli("verify", str(dest)).returncode == 0
+
+
 def test_a_file_whose_name_packaging_cannot_read_is_skipped(pypiserver, web, run_cli,
                                                             tmp_path):
     # PyPI lists pydantic-0.18.2-py36+-none-any.whl; an index is untrusted input.

@@ -82,8 +82,9 @@ class FakeSources:
         self.looked_ahead.extend(r.identifier for r in requirements)
 
 
-def run(projects, specs, target=PY311, pins=None, allow_build=True) -> Resolution:
-    return resolve(specs, pins or {}, target, FakeSources(projects), allow_build=allow_build)
+def run(projects, specs, target=PY311, pins=None, allow_build=True, pre=False) -> Resolution:
+    return resolve(specs, pins or {}, target, FakeSources(projects), allow_build=allow_build,
+                   pre=pre)
 
 
 def versions(resolution: Resolution) -> dict[str, str]:
@@ -173,6 +174,21 @@ def test_pre_releases_only_when_a_specifier_asks_for_one():
     assert versions(run(BETA, ["beta"])) == {"beta": "1.5"}
     assert versions(run(BETA, ["beta>=2.0rc1"])) == {"beta": "2.0rc1"}
     assert versions(run(BETA, ["beta==2.0rc1"])) == {"beta": "2.0rc1"}
+
+
+PRE_ONLY = {"otel": [("0.65b1", ()), ("0.66b2", ())], **BETA}
+
+
+def test_pre_releases_when_nothing_final_satisfies_as_pep_440_says():
+    # opentelemetry-instrumentation-requests has only pre-releases: pip and uv take 0.66b2.
+    assert versions(run(PRE_ONLY, ["otel"])) == {"otel": "0.66b2"}
+    assert versions(run(PRE_ONLY, ["otel<0.66"])) == {"otel": "0.65b1"}
+    assert versions(run(BETA, ["beta>=1.9"])) == {"beta": "2.0rc1"}  # only 2.0rc1 satisfies
+    assert versions(run(BETA, ["beta>=1.1"])) == {"beta": "1.5"}  # a final one satisfies
+
+
+def test_pre_takes_pre_releases_like_any_release():
+    assert versions(run(BETA, ["beta"], pre=True)) == {"beta": "2.0rc1"}
 
 
 MODERN = {

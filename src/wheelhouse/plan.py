@@ -40,7 +40,8 @@ def plan_target(
     """Resolve for one target and wait for every file it needs."""
     target = run.target
     progress.stage(f"resolving for {target.name}")
-    resolution = resolve(roots, run.pins, target, run.sources, run.allow_build, progress)
+    resolution = resolve(roots, run.pins, target, run.sources, run.allow_build, progress,
+                         pre=run.pre)
     progress.stage(f"downloading for {target.name}")
     entries = _collect(resolution.pins, run)
     airflow_version = next((str(p.version) for p in resolution.pins
@@ -71,6 +72,7 @@ class Run:
     target: Target
     pins: Mapping[str, Pin]
     allow_build: bool
+    pre: bool = False  # --pre: pre-releases are candidates like any release
 
 
 def refuse_misfits(plans: list[TargetPlan]) -> None:
@@ -149,7 +151,8 @@ def _ship_sdists(
         pin.name: Pin(pin.name, str(pin.version), Requirement(f"{pin.name}=={pin.version}"), 0)
         for pin in main
     }
-    build = resolve(needs, {**run.pins, **same}, run.target, run.sources, run.allow_build)
+    build = resolve(needs, {**run.pins, **same}, run.target, run.sources, run.allow_build,
+                    pre=run.pre)
     fresh = [pin for pin in build.pins if pin.name not in shipped]
     wheels = _collect(fresh, run)
     return entries + [dataclasses.replace(w, role="build") for w in wheels]

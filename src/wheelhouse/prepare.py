@@ -75,6 +75,7 @@ class PrepareOptions:
     timeout: float = net.DEFAULT_TIMEOUT
     allow_unverified: bool = False
     check_reproducible: bool = False
+    pre: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,7 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
         "keep_sdists": options.keep_sdists,
         "allow_unverified": options.allow_unverified,
         "check_reproducible": options.check_reproducible,
+        "pre": options.pre,
         "pip_version": options.pip_version,
         "uv_version": options.uv_version,
     }
@@ -417,7 +419,7 @@ def _plan(
         roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
     sources = WheelhouseSources(opened.index, opened.workshop, target, pins,
                                 options.allow_build)
-    run = Run(sources, inputs.dest, target, pins, options.allow_build)
+    run = Run(sources, inputs.dest, target, pins, options.allow_build, options.pre)
     return plan_target(roots, run, options.keep_sdists, progress)
 
 

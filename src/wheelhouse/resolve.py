@@ -142,11 +142,13 @@ class Provider(AbstractProvider):
         pins: Mapping[str, Pin],
         sources: Sources,
         allow_build: bool = True,
+        pre: bool = False,
     ) -> None:
         self.target = target
         self.pins = pins
         self.sources = sources
         self.allow_build = allow_build
+        self.pre = pre
         self.warnings: list[str] = []
         self._python = Version(target.python_full_version)
         self._satisfied: dict[tuple[int, Version], tuple[SpecifierSet, bool]] = {}
@@ -187,7 +189,9 @@ class Provider(AbstractProvider):
             newest_first, by_version = self._versions(name)
         except ProjectNotFound:
             return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
-        allow_pre = any(s.prereleases for s in specifiers)
+        allow_pre = self.pre or any(s.prereleases for s in specifiers) or not any(
+            not v.is_prerelease and all(s.contains(v) for s in specifiers)
+            for v in newest_first)  # PEP 440: pre-releases when nothing final satisfies
         exact = exact_versions(specifiers)
         if exact:  # a pin admits only its own version: skip scanning thousands of releases
             newest_first = [v for v in newest_first if v in exact]
@@ -273,12 +277,13 @@ def resolve(
     sources: Sources,
     allow_build: bool = True,
     reporter: BaseReporter | None = None,
+    pre: bool = False,
 ) -> Resolution:
     """The pinned set for one target; every unservable project is named in one error."""
     requirements, roots = parse_specs(specs, target)
     if not requirements:
         raise InputError(f"no requirement applies to {target.name} (their markers exclude it).")
-    provider = Provider(target, pins, sources, allow_build)
+    provider = Provider(target, pins, sources, allow_build, pre)
     sources.look_ahead(requirements)
     resolver = Resolver(provider, reporter or BaseReporter())
     try:

@@ -88,6 +88,10 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--no-build", action="store_true",
                         help="refuse to build wheels from sdists (default: build when no "
                              "wheel fits the target)")
+    parser.add_argument("--pre", action="store_true",
+                        help="consider pre-releases and development releases like any "
+                             "release (default, as PEP 440 says: only where a specifier names "
+                             "one, or where no final release satisfies the specifiers)")
     parser.add_argument("--check-reproducible", action="store_true",
                         help="build each wheel built here a second time and record in the "
                              "manifest whether both builds gave the same bytes (its build's "
@@ -154,6 +158,7 @@ def run(args: argparse.Namespace) -> int:
         wait=args.wait,
         allow_unverified=args.allow_unverified,
         check_reproducible=args.check_reproducible,
+        pre=args.pre,
     )
     if args.timeout is not None:
         options.timeout = args.timeout
