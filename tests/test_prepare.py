@@ -170,6 +170,13 @@ def test_yanked_files_are_skipped_unless_pinned(pypiserver, web, run_cli, tmp_pa
     assert result.returncode == 0, result.stderr
     entry = files_by_name(pinned)["oldie"]
     assert entry["version"] == "2.0" and entry["yanked"] is True
+    # never silent: the index's reason, as pip gives it, in the output and the manifest
+    warning = "oldie 2.0 is yanked on the index: broken"
+    assert warning in result.stderr
+    assert any(warning in w for w in manifest(pinned)["rerun"]["warnings"])
+    assert "yanked" not in run_cli("prepare", "oldie", "--index-url", pypiserver.url,
+                                   "--extra-index-url", extra_index, "--dest",
+                                   str(loose)).stderr
 
 
 def test_pre_takes_a_pre_release_where_a_final_release_satisfies(pypiserver, run_cli,

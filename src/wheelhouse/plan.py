@@ -42,6 +42,7 @@ def plan_target(
     progress.stage(f"resolving for {target.name}")
     resolution = resolve(roots, run.pins, target, run.sources, run.allow_build, progress,
                          pre=run.pre)
+    resolution.warnings.extend(yanked_warnings(resolution.pins))
     progress.stage(f"downloading for {target.name}")
     entries = _collect(resolution.pins, run)
     airflow_version = next((str(p.version) for p in resolution.pins
@@ -52,6 +53,15 @@ def plan_target(
     if keep_sdists:
         entries = _keep_sdists(entries, resolution.pins, run)
     return TargetPlan(target, resolution, entries)
+
+
+def yanked_warnings(pins: Sequence[ResolvedPin]) -> list[str]:
+    """A pin on a yanked file is allowed (it was asked for exactly), never silent: pip warns
+    with the index's reason too."""
+    return [f"{pin.name} {pin.version} is yanked on the index"
+            + (f": {pin.file.yanked_reason}" if pin.file.yanked_reason else " (no reason given)")
+            + "; it is shipped because it was pinned exactly."
+            for pin in pins if pin.file.yanked]
 
 
 @dataclass
