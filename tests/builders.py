@@ -34,6 +34,11 @@ def get_requires_for_build_wheel(config_settings=None):
     return []
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    if os.path.exists("fail-build.txt"):  # a test may ask for a build that fails, loudly
+        import sys
+        with open("fail-build.txt", encoding="utf-8") as f:
+            print(f.read(), file=sys.stderr)
+        raise SystemExit(1)
     if os.path.exists("build-slowly.txt"):  # a test may ask for a long build: "SECONDS PATH"
         import time
         with open("build-slowly.txt", encoding="utf-8") as f:
@@ -140,12 +145,14 @@ def make_sdist(
     build_slowly: str | None = None,
     dynamic_requires: tuple[str, ...] = (),
     unreproducible: bool = False,
+    fail_with: str | None = None,
 ) -> Path:
     """An sdist pip can build offline: the backend is in-tree unless `backend_requires`.
 
     `build_slowly` ("SECONDS PATH") makes the build write its pid to PATH, then sleep;
     `dynamic_requires` are what the backend asks for when pip asks it (PEP 517's
-    get_requires_for_build_wheel); `unreproducible` puts random bytes in every build.
+    get_requires_for_build_wheel); `unreproducible` puts random bytes in every build;
+    `fail_with` makes the build print it on stderr and fail.
     """
     dist = name.replace("-", "_")
     root = f"{dist}-{version}"
@@ -169,6 +176,8 @@ def make_sdist(
         members[f"{root}/dynamic-requires.txt"] = " ".join(dynamic_requires).encode()
     if unreproducible:
         members[f"{root}/unreproducible.txt"] = b"yes"
+    if fail_with:
+        members[f"{root}/fail-build.txt"] = fail_with.encode()
     path = folder / f"{dist}-{version}.tar.gz"
     with tarfile.open(path, "w:gz") as tf:
         for member, data in members.items():

@@ -105,6 +105,10 @@ def build_universe(folder: Path) -> None:
     make_sdist(folder, "asksmore", "1.0", backend_requires=("wh-test-backend",),
                dynamic_requires=("cythonish",))
     make_sdist(folder, "shuffled", "1.0", unreproducible=True)
+    make_sdist(folder, "brokenbuild", "1.0", fail_with=(
+        "compiling brokenbuild/_speedups.c\n"
+        "brokenbuild/_speedups.c:1:10: fatal error: Python.h: No such file or directory\n"
+        "error: command 'gcc' failed with exit code 1"))
     host = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     make_sdist(folder, "native", "1.0", wheel_tag=f"{host}-{host}-linux_x86_64")
     make_backend_wheel(folder)

@@ -75,3 +75,18 @@ def test_check_reproducible_on_a_wheel_built_before(run_cli, pypiserver, tmp_pat
     entry = built(twice, "shuffled")
     assert entry["build"]["reproducible"] is False
     assert entry["sha256"] == built(once, "shuffled")["sha256"]  # the cached wheel is shipped
+
+
+def test_a_failed_build_shows_the_backends_own_error_and_keeps_the_log(
+        run_cli, pypiserver, tmp_path):
+    result = run_cli("prepare", "brokenbuild", "--index-url", pypiserver.url, "--dest", "wh",
+                     "--cache-dir", str(tmp_path / "cache"))
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "fatal error: Python.h: No such file or directory" in result.stderr
+    assert "failed with exit code 1" in result.stderr
+    assert "This is an issue with the package mentioned above" not in result.stderr
+    log = tmp_path / "cache" / "logs" / "brokenbuild-1.0.tar.gz.log"
+    assert f"The whole build log: {log}." in result.stderr
+    text = log.read_text()
+    assert "compiling brokenbuild/_speedups.c" in text and "pip" in text.splitlines()[0]

@@ -15,6 +15,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -67,7 +68,7 @@ def build_wheel(
     if found is not None and not (check_reproducible and found[1].reproducible is None):
         return found
     slot.parent.mkdir(parents=True, exist_ok=True)
-    build = _Build(sdist, index_urls, find_links, stop)
+    build = _Build(sdist, index_urls, find_links, stop, cache / "logs")
     with tempfile.TemporaryDirectory(dir=slot.parent, prefix=".build-") as work:
         if found is not None:  # built before, once: build again and compare
             again, _ = build.once(Path(work) / "again")
@@ -120,8 +121,8 @@ class _Build:
     """
 
     def __init__(self, sdist: Path, index_urls: list[str], find_links: list[Path],
-                 stop: threading.Event | None) -> None:
-        self.sdist, self.find_links, self.stop = sdist, find_links, stop
+                 stop: threading.Event | None, logs: Path) -> None:
+        self.sdist, self.find_links, self.stop, self.logs = sdist, find_links, stop, logs
         self.sources: list[str] = []
         if index_urls:
             self.sources += ["--index-url", index_urls[0]]
@@ -146,9 +147,7 @@ class _Build:
         result = _run(command, {**self.env, "PIP_REPORT": str(report)}, self.stop)
         built = sorted(out.glob("*.whl")) if out.is_dir() else []
         if result.returncode != 0 or len(built) != 1:
-            tail = " ".join((result.stderr or result.stdout).strip().splitlines()[-3:])
-            raise InputError(f"building a wheel from {self.sdist.name} failed: "
-                             f"{tail or 'no output'}.")
+            raise InputError(self._failure(result))
         requires, backend = build_system(self.sdist)
         installed = _read_report(report)
         if "Installing backend dependencies" in result.stdout + result.stderr and requires:
@@ -160,6 +159,20 @@ class _Build:
             requires=tuple(self._hashed(item) for item in _unique(installed)),
             source_date_epoch=REPRODUCIBLE_EPOCH,
         )
+
+    def _failure(self, result: subprocess.CompletedProcess[str]) -> str:
+        """One sentence with the backend's own last error lines, and the whole log kept."""
+        said = " / ".join(backend_says(result.stdout + "\n" + result.stderr)) or "no output"
+        where = f"building a wheel from {self.sdist.name} on this machine " \
+                f"({sys.implementation.name} {platform.python_version()}) failed: {said}"
+        try:
+            self.logs.mkdir(parents=True, exist_ok=True)
+            log = self.logs / f"{self.sdist.name}.log"
+            write_atomic(log, ("$ " + " ".join(result.args) + "\n\n" + result.stdout + "\n"
+                               + result.stderr).encode("utf-8", "replace"))
+        except OSError:
+            return where + "."
+        return f"{where}. The whole build log: {log}."
 
     def _dry_run(self, requires: list[str], report: Path) -> list[BuildInput]:
         command = [*_PIP, "install", "--progress-bar", "off", "--dry-run",
@@ -204,6 +217,34 @@ def _read_report(path: Path) -> list[BuildInput]:
             sha256=hashes.get("sha256"),
             url=net.redact(url)))
     return found
+
+
+_OUTPUT_START = re.compile(r"\[\d+ lines? of output\]$")
+# What pip adds around every failed build, which says nothing about this one.
+_BOILERPLATE = ("note:", "hint:", "error: subprocess-exited-with-error", "error: metadata-",
+                "ERROR: Failed", "×", "│", "╰─>", "[end of output]")
+
+
+def backend_says(output: str, most: int = 3) -> list[str]:
+    """The backend's own last lines from pip's output of a failed build (pip frames them as
+    `[N lines of output]` ... `[end of output]`), its error lines first; failing that, pip's
+    last lines that are not its boilerplate."""
+    blocks: list[list[str]] = []
+    current: list[str] | None = None
+    for raw in output.splitlines():
+        line = raw.strip()
+        if _OUTPUT_START.search(line):
+            current = []
+        elif line == "[end of output]" and current is not None:
+            blocks.append(current)
+            current = None
+        elif current is not None and line:
+            current.append(line)
+    said = blocks[-1] if blocks else [
+        line.strip() for line in output.splitlines()
+        if line.strip() and not line.strip().startswith(_BOILERPLATE)]
+    errors = [line for line in said if "error" in line.lower()]
+    return (errors or said)[-most:]
 
 
 def _unique(items: list[BuildInput]) -> list[BuildInput]:
