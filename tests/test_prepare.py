@@ -190,6 +190,25 @@ def test_pre_takes_a_pre_release_where_a_final_release_satisfies(pypiserver, run
         assert run_cli("verify", str(dest)).returncode == 0
 
 
+def test_the_lock_says_where_each_root_came_from_as_pip_tools_does(pypiserver, run_cli,
+                                                                    tmp_path):
+    (tmp_path / "reqs.in").write_text("epsilon\n")
+    result = run_cli("prepare", "alpha==1.0", "-r", "reqs.in", "--index-url", pypiserver.url,
+                     "--dest", "wh")
+    assert result.returncode == 0, result.stderr
+    lock = (tmp_path / "wh" / "requirements.lock.txt").read_text()
+    def via(name: str) -> list[str]:
+        block = lock.split(f"\n{name}==", 1)[1].split("\n")[1:]
+        return [line.strip() for line in block[:next(
+            (i for i, line in enumerate(block) if not line.startswith("    ")), len(block))]
+            if "#" in line]
+    assert via("alpha") == ["# via alpha==1.0 (command line)"]
+    assert via("epsilon") == ["# via -r reqs.in"]
+    assert via("beta") == ["# via alpha"]  # a dependency names its parent
+    assert via("zeta") == ["# via epsilon"]
+    assert run_cli("verify", "wh").returncode == 0
+
+
 def test_a_file_whose_name_packaging_cannot_read_is_skipped(pypiserver, web, run_cli,
                                                             tmp_path):
     # PyPI lists pydantic-0.18.2-py36+-none-any.whl; an index is untrusted input.

@@ -86,6 +86,8 @@ class Inputs:
     specs: list[str]
     targets: list[Target]
     index_urls: list[str]
+    # Where each spec came from, as a lock's `# via` says it: `-r FILE` or the command line.
+    origins: dict[str, str] = field(default_factory=dict)
 
     @property
     def dest(self) -> Path:
@@ -240,7 +242,8 @@ def _make_dest(dest: Path) -> None:
 
 def check_inputs(options: PrepareOptions) -> Inputs:
     """Every option checked before anything is fetched or written."""
-    specs = list(options.specs) + read_requirement_files(options.requirement_files)
+    from_files = read_requirement_files(options.requirement_files)
+    specs = list(options.specs) + [spec for spec, _ in from_files]
     if not specs:
         raise InputError("nothing to prepare: give at least one requirement, e.g. "
                          "wheelhouse prepare 'requests==2.32.3'.")
@@ -261,12 +264,16 @@ def check_inputs(options: PrepareOptions) -> Inputs:
             raise InputError(f"{flag} {version!r} is not a version, e.g. 24.3.1.")
     if options.dest.exists() and not options.dest.is_dir():
         raise InputError(f"--dest {options.dest} exists and is not a folder.")
-    return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls])
+    origins = {spec: f"-r {path}" for spec, path in reversed(from_files)}
+    origins.update({spec: f"{spec} (command line)" for spec in options.specs})
+    return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls],
+                  origins)
 
 
-def read_requirement_files(paths: list[Path]) -> list[str]:
-    """Requirement lines from -r files: one spec a line, comments and blanks allowed."""
-    specs: list[str] = []
+def read_requirement_files(paths: list[Path]) -> list[tuple[str, Path]]:
+    """Requirement lines from -r files, each with its file: one spec a line, comments and
+    blanks allowed."""
+    specs: list[tuple[str, Path]] = []
     for path in paths:
         try:
             text = path.read_text(encoding="utf-8")
@@ -279,7 +286,7 @@ def read_requirement_files(paths: list[Path]) -> list[str]:
             if line.startswith("-"):
                 raise InputError(f"{path}, line {number}: pip options such as "
                                  f"{line.split()[0]!r} are not supported; give specs only.")
-            specs.append(line)
+            specs.append((line, path))
     return specs
 
 
@@ -444,7 +451,8 @@ def _outputs(
     for plan in plans:
         name = layout.lock_name(plan.target.name, several)
         mine = [e for e in entries if plan.target.name in e.targets]
-        contents[name] = lock_text(mine, plan.target.name, header, name).encode()
+        contents[name] = lock_text(mine, plan.target.name, header, name,
+                                   _via(inputs, plan.target)).encode()
         locks[plan.target.name] = name
     warnings = [w for plan in plans for w in plan.resolution.warnings]
     unverified = sorted(origin.filename for origin in (e.sdist or e for e in entries)
@@ -482,6 +490,17 @@ def _outputs(
         ),
     )
     return manifest, contents
+
+
+def _via(inputs: Inputs, target: Target) -> dict[str, str]:
+    """What a lock's `# via` says for each root: `-r FILE`, the command line, or the image."""
+    found = dict(inputs.origins)
+    if inputs.for_airflow:
+        options = inputs.options
+        for spec in airflow.image_requirements(set(), options.pip_version, options.uv_version) \
+                + airflow.image_requirements({"uv"}, None, None):
+            found.setdefault(spec, f"{spec} (a tool Airflow's image installs for itself)")
+    return found
 
 
 def _merge(entries: list[FileEntry]) -> list[FileEntry]:
