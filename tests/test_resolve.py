@@ -284,6 +284,15 @@ def test_an_invalid_requires_dist_line_is_a_warning():
     ]
 
 
+def test_warnings_about_versions_the_resolver_abandoned_are_not_reported():
+    # app 2.0 is tried first (its sloppy line noted), then abandoned: beta>=9 cannot be had.
+    projects = {"app": [("1.0", ("beta",)), ("2.0", ("beta>=9", "not a requirement!!"))],
+                **BETA}
+    resolution = run(projects, ["app"])
+    assert versions(resolution) == {"app": "1.0", "beta": "1.5"}
+    assert resolution.warnings == []
+
+
 def test_bad_requests_and_markers_that_exclude_everything_are_input_errors():
     with pytest.raises(InputError, match="is not a valid requirement"):
         run(BETA, ["beta>>1"])

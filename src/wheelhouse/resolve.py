@@ -149,7 +149,8 @@ class Provider(AbstractProvider):
         self.sources = sources
         self.allow_build = allow_build
         self.pre = pre
-        self.warnings: list[str] = []
+        # Each warning with the candidate it is about: only the final pins' are reported.
+        self.warnings: dict[str, tuple[str, Version]] = {}
         self._python = Version(target.python_full_version)
         self._satisfied: dict[tuple[int, Version], tuple[SpecifierSet, bool]] = {}
         self._by_project: dict[str, tuple[list[Version], dict[Version, list[IndexFile]]]] = {}
@@ -248,26 +249,33 @@ class Provider(AbstractProvider):
                     python = SpecifierSet(metadata.requires_python)
                     found.append(Requirement(PYTHON, PYTHON, None, python, parent))
                 except InvalidSpecifier:
-                    self._warn(f"{parent} declares an invalid Requires-Python; ignored.")
+                    self._warn(candidate, f"{parent} declares an invalid Requires-Python; "
+                               "ignored.")
         else:
             found.append(Requirement(
                 candidate.name, candidate.name, None, SpecifierSet(f"=={candidate.version}"), parent
             ))
             offered = {canonicalize_name(e) for e in metadata.provides_extra}
             if offered and candidate.extra not in offered:
-                self._warn(f"{candidate.name} {candidate.version} has no extra "
+                self._warn(candidate, f"{candidate.name} {candidate.version} has no extra "
                            f"{candidate.extra!r}; ignored.")
         specs, invalid = dependencies(metadata, self.target, candidate.extra)
         for line in invalid:
-            self._warn(f"{parent} declares an invalid requirement {line!r}; ignored.")
+            self._warn(candidate, f"{parent} declares an invalid requirement {line!r}; "
+                       "ignored.")
         for spec in specs:
             found.extend(expand(spec, parent))
         self.sources.look_ahead(found)
         return found
 
-    def _warn(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
+    def _warn(self, candidate: Candidate, message: str) -> None:
+        self.warnings.setdefault(message, (candidate.name, candidate.version))
+
+    def final_warnings(self, chosen: Iterable[Candidate]) -> list[str]:
+        """The warnings about versions that were pinned, not about those the resolver tried
+        and abandoned while backtracking."""
+        pinned = {(c.name, c.version) for c in chosen}
+        return [message for message, about in self.warnings.items() if about in pinned]
 
 
 def resolve(
@@ -303,7 +311,7 @@ def resolve(
             f"{len(unservable)} package(s) cannot be served for {target.name}: "
             + "; ".join(unservable) + "."
         )
-    return Resolution(_pins(result, roots), provider.warnings)
+    return Resolution(_pins(result, roots), provider.final_warnings(result.mapping.values()))
 
 
 def _pins(result, roots: Mapping[str, str]) -> list[ResolvedPin]:
