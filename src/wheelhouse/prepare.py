@@ -452,7 +452,7 @@ def _outputs(
         name = layout.lock_name(plan.target.name, several)
         mine = [e for e in entries if plan.target.name in e.targets]
         contents[name] = lock_text(mine, plan.target.name, header, name,
-                                   _via(inputs, plan.target)).encode()
+                                   _via(inputs)).encode()
         locks[plan.target.name] = name
     warnings = [w for plan in plans for w in plan.resolution.warnings]
     unverified = sorted(origin.filename for origin in (e.sdist or e for e in entries)
@@ -492,7 +492,7 @@ def _outputs(
     return manifest, contents
 
 
-def _via(inputs: Inputs, target: Target) -> dict[str, str]:
+def _via(inputs: Inputs) -> dict[str, str]:
     """What a lock's `# via` says for each root: `-r FILE`, the command line, or the image."""
     found = dict(inputs.origins)
     if inputs.for_airflow:
