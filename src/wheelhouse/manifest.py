@@ -461,7 +461,7 @@ class _Reader:
         sha256 = get("sha256", str, "")
         size = get("size", int, 0)
         kind = get("kind", str, "")
-        if isinstance(raw.get("sha256"), str) and not _is_sha256(sha256):
+        if isinstance(raw.get("sha256"), str) and not is_sha256(sha256):
             self.problem(f"{label}: sha256 is not 64 hex digits.", f"{key}.sha256", label,
                          "64 hex digits", sha256)
         if isinstance(raw.get("kind"), str) and kind not in KINDS:
@@ -579,5 +579,6 @@ def _texts(value: object) -> list[str]:
     return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
 
 
-def _is_sha256(text: str) -> bool:
+def is_sha256(text: str) -> bool:
+    """64 lowercase hex digits: a sha256 as manifests and indexes write it."""
     return len(text) == 64 and set(text) <= _HEX

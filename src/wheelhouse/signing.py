@@ -290,9 +290,9 @@ def check_block(number: int, block: bytes | str, manifest: bytes,
         return SignatureCheck(number, fingerprint, key.algo_name, principals, reason is None,
                               reason)
 
-    checked = verified_key(manifest, block)
-    if isinstance(checked, str):
-        return result(checked)
+    why = _why_not(manifest, block, outer, key)
+    if why is not None:
+        return result(why)
     if not holders:
         return result(f"Key {fingerprint} is not in the allowed signers.")
     if not any(s.valid_at(now) for s in holders):
@@ -313,6 +313,13 @@ def verified_key(manifest: bytes, block: bytes) -> sshsig.PublicKey | str:
     key = _embedded_key(outer)
     if isinstance(key, str):
         return key
+    why = _why_not(manifest, block, outer, key)
+    return key if why is None else why
+
+
+def _why_not(manifest: bytes, block: bytes, outer: SshsigSignature,
+             key: sshsig.PublicKey) -> str | None:
+    """Why a parsed block is not `key`'s signature of `manifest` in namespace wheelhouse."""
     signature = _ssh_strings(outer.signature, 2)
     algorithm = signature[0] if signature else b""
     if algorithm not in SIGNATURE_ALGORITHMS[key.algo_name]:
@@ -332,7 +339,7 @@ def verified_key(manifest: bytes, block: bytes) -> sshsig.PublicKey | str:
                 "wheelhouse.json changed after it was signed.")
     except Exception as exc:  # hostile input trips asserts and ValueErrors in the library
         return f"It cannot be checked ({_sentence(exc)})."
-    return found if found == key else "Its key could not be read the same way twice."
+    return None if found == key else "Its key could not be read the same way twice."
 
 
 def _outer(block: bytes) -> SshsigSignature | str:

@@ -350,7 +350,7 @@ def check_manifest_sha256(folder: Folder) -> list[Finding]:
                     expected=expected, found=found or "absent")]
 
 
-def check_signatures(folder: Folder) -> list[Finding]:
+def check_signers(folder: Folder) -> list[Finding]:
     """`signature`: enough of the allowed signers signed exactly this manifest."""
     assert folder.signers is not None
     if folder.manifest_bytes is None:
@@ -756,7 +756,7 @@ def _check_pip_conf(path: Path) -> list[Finding]:
 CHECKS: tuple[Check, ...] = (
     Check(("unfinished",), check_unfinished),
     Check(("manifest-sha256",), check_manifest_sha256),
-    Check(("signature",), check_signatures, applies=lambda folder: folder.signers is not None),
+    Check(("signature",), check_signers, applies=lambda folder: folder.signers is not None),
     Check(("empty",), check_empty),
     Check(("link",), check_links),
     Check(("manifest",), check_manifest, needs_manifest=True),

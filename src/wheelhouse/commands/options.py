@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from wheelhouse.layout import DEFAULT_DEST
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -10,3 +13,9 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
                         help="print one JSON document on stdout instead of a table")
     parser.add_argument("--debug", action="store_true",
                         help="show tracebacks for errors")
+
+
+def add_folder_argument(parser: argparse.ArgumentParser) -> None:
+    """DIR, the wheelhouse a command reads (verify, sign)."""
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_DEST, metavar="DIR",
+                        help="the wheelhouse (default: docker-context-files)")

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wheelhouse import layout, report
-from wheelhouse.commands.options import add_output_options
+from wheelhouse.commands.options import add_folder_argument, add_output_options
 from wheelhouse.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:
@@ -59,8 +59,7 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         epilog=SIGN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("folder", nargs="?", type=Path, default=layout.DEFAULT_DEST,
-                        metavar="DIR", help="the wheelhouse (default: docker-context-files)")
+    add_folder_argument(parser)
     parser.add_argument("--key", type=Path, required=True, metavar="KEY",
                         help="a private key file, or a .pub whose private key is in ssh-agent")
     add_output_options(parser)

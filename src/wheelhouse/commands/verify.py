@@ -6,8 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wheelhouse import layout, report
-from wheelhouse.commands.options import add_output_options
+from wheelhouse import report
+from wheelhouse.commands.options import add_folder_argument, add_output_options
 from wheelhouse.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:  # verify's modules load only when it runs, to keep --help light
@@ -60,8 +60,7 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         epilog=VERIFY_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("folder", nargs="?", type=Path, default=layout.DEFAULT_DEST,
-                        metavar="DIR", help="the wheelhouse (default: docker-context-files)")
+    add_folder_argument(parser)
     parser.add_argument("--requirement", action="append", default=[], metavar="SPEC",
                         help="a root of the dependency closure (default: the manifest's "
                              "requirements, else every wheel in DIR); repeatable")
@@ -145,8 +144,10 @@ def run(args: argparse.Namespace) -> int:
 def _sha256_argument(text: str | None) -> str | None:
     if text is None:
         return None
+    from wheelhouse.manifest import is_sha256
+
     value = text.strip().lower()
-    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+    if not is_sha256(value):
         raise InputError(f"--manifest-sha256 {text!r} is not a sha256 (64 hex digits).")
     return value
 
