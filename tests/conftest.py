@@ -32,6 +32,8 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, cache: Path) -> None:
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
     monkeypatch.setenv("WHEELHOUSE_BACKOFF", "0")
+    # Every prepare that exits 0 verifies its folder, or exits 70: prepare and verify agree.
+    monkeypatch.setenv("WHEELHOUSE_SELF_CHECK", "1")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,7 +8,7 @@ import pytest
 from conftest import AIRFLOW_2_10_3, SHARED
 
 from wheelhouse.airflow import constraints_url
-from wheelhouse.constraints import parse_constraints
+from wheelhouse.constraints import generated_constraints, parse_constraints
 from wheelhouse.errors import InputError
 from wheelhouse.target import make_target
 
@@ -99,3 +99,28 @@ def test_a_marker_packaging_cannot_compare_names_the_file_and_line(pypiserver, t
     assert code == 2
     err = capsys.readouterr().err
     assert "c.txt, line 2: the marker" in err and "internal error" not in err
+
+
+def test_generated_constraints_pin_what_targets_share_and_mark_what_they_do_not():
+    amd, arm, win = (make_target("3.11", p) for p in ("linux/amd64", "linux/arm64", "win_amd64"))
+    made = generated_constraints("3.11", [
+        (amd, {"same": "1.0", "apart": "2.0", "linuxonly": "3.0"}),
+        (arm, {"same": "1.0", "apart": "2.1", "linuxonly": "3.0"}),
+        (win, {"same": "1.0", "apart": "2.0", "pywin32": "306"}),
+    ], "wheelhouse prepare app")
+    assert made.generated and made.record("constraints-3.11.txt").generated
+    lines = [line for line in made.content.decode().splitlines() if not line.startswith("#")]
+    assert lines == [
+        'apart==2.0; sys_platform == "linux" and platform_machine == "x86_64"',
+        'apart==2.0; sys_platform == "win32" and platform_machine == "AMD64"',
+        'apart==2.1; sys_platform == "linux" and platform_machine == "aarch64"',
+        "linuxonly==3.0",
+        "pywin32==306",
+        "same==1.0",
+    ]
+    assert {t.name: {n: p.version for n, p in made.pins_for(t).items()}["apart"]
+            for t in (amd, arm, win)} == {amd.name: "2.0", arm.name: "2.1", win.name: "2.0"}
+    # Two targets whose markers cannot tell them apart: that project is left unpinned.
+    musl = make_target("3.11", "musllinux_1_2_x86_64")
+    made = generated_constraints("3.11", [(amd, {"apart": "2.0"}), (musl, {"apart": "2.1"})], "x")
+    assert not made.pins

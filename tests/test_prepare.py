@@ -492,3 +492,20 @@ def test_prepare_warns_of_exactly_the_files_verify_reports(pypiserver, run_cli, 
     assert unlisted == ["constraints-old.txt", "notes.txt", "pip.conf"]
     assert f"holds {len(unlisted)} file(s)" in warning
     assert all(name in warning for name in unlisted)
+
+
+def test_the_self_check_every_test_runs_fails_on_what_verify_would(pypiserver, run_cli, tmp_path):
+    # conftest sets WHEELHOUSE_SELF_CHECK: a prepare that exits 0 has passed verify. Here the
+    # check itself is shown to fail on a changed wheel, and to spare a stranger's file.
+    from wheelhouse.prepare import self_check
+
+    dest = tmp_path / "wh"
+    assert os.environ["WHEELHOUSE_SELF_CHECK"] == "1"
+    assert run_cli("prepare", "alpha==2.0", "--python", "3.11", "--index-url", pypiserver.url,
+                   "--dest", str(dest)).returncode == 0
+    (dest / "notes.txt").write_text("mine")
+    self_check(dest, allow_unverified=False)
+    wheel = dest / "beta-1.1-py3-none-any.whl"
+    wheel.write_bytes(wheel.read_bytes() + b"\0")
+    with pytest.raises(AssertionError, match=r"\[sha256\] .*beta-1.1-py3-none-any.whl"):
+        self_check(dest, allow_unverified=False)

@@ -275,6 +275,54 @@ def test_an_sdist_only_project_is_built_unless_building_is_forbidden():
     assert "there is only an sdist, and --no-build forbids building it" in message
 
 
+# dbt-core's shape: the newest app needs parser>=2.0b1, whose releases are sdists only; an
+# older app accepts a parser pre-release that has a wheel.
+PARSER = {
+    "app": [("1.12.0", ("parser>=2.0.0a4,<3",)), ("1.12.6", ("parser>=2.0.0b1,<3",))],
+    "parser": [("2.0.0a4", ()), ("2.0.0b1", (), {"kind": "sdist"}),
+               ("2.0.8", (), {"kind": "sdist"})],
+}
+
+
+def test_a_version_with_no_file_for_the_target_is_passed_over_for_an_older_parent():
+    resolution = run(PARSER, ["app"], allow_build=False)
+    assert versions(resolution) == {"app": "1.12.0", "parser": "2.0.0a4"}
+    assert versions(run(PARSER, ["app"])) == {"app": "1.12.6", "parser": "2.0.8"}  # it builds
+
+
+def test_only_when_no_version_serves_is_the_package_named():
+    message = failure(PARSER, ["app==1.12.6"], allow_build=False)
+    assert message.startswith("1 package(s) cannot be served for ")
+    assert "parser==2.0.8: no wheel fits" in message
+    assert "--no-build forbids building it" in message
+
+
+# cryptography's shape: 44 says !=3.9.0,!=3.9.1, so --python 3.9 (3.9.0) gets 43.
+PATCHY = {
+    "crypto": [("43.0.3", ()),
+               ("44.0.1", (), {"index_requires_python": "!=3.9.0,!=3.9.1,>=3.7"})],
+    "meta": [("1.0", ()), ("2.0", (), {"requires_python": ">=3.9.3"})],
+    "newer": [("1.0", ()), ("2.0", (), {"index_requires_python": ">=3.10"})],
+}
+
+
+def test_a_release_excluded_only_by_the_targets_patch_level_is_said():
+    resolution = run(PATCHY, ["crypto", "meta", "newer"], make_target("3.9", LINUX))
+    assert versions(resolution) == {"crypto": "43.0.3", "meta": "1.0", "newer": "1.0"}
+    assert resolution.warnings == [
+        "crypto 43.0.3 was chosen, not 44.0.1: that requires Python !=3.9.0,!=3.9.1,>=3.7, "
+        "which excludes --python 3.9 only because 3.9 means 3.9.0; name the target's patch "
+        "level (--python 3.9.2 or later) to allow it.",
+        "meta 1.0 was chosen, not 2.0: that requires Python >=3.9.3, which excludes --python "
+        "3.9 only because 3.9 means 3.9.0; name the target's patch level (--python 3.9.3 or "
+        "later) to allow it.",
+    ]  # newer 2.0 needs another minor version: not a patch-level surprise, not said
+    resolution = run(PATCHY, ["crypto", "meta"], make_target("3.9.18", LINUX))
+    assert versions(resolution) == {"crypto": "44.0.1", "meta": "2.0"}
+    assert resolution.warnings == []
+    assert run(PATCHY, ["crypto"], make_target("3.9.0", LINUX)).warnings == []  # as named
+
+
 def test_an_invalid_requires_dist_line_is_a_warning():
     projects = {"sloppy": [("1.0", ("beta>=1.0", "not a requirement!!"))], **BETA}
     resolution = run(projects, ["sloppy"])

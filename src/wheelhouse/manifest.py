@@ -169,12 +169,13 @@ class ConstraintsRecord:
     last_modified: str | None
     pins: int
     filename: str
+    generated: bool = False  # written by prepare from its resolution: none were given
 
     def to_json(self) -> dict[str, Any]:
         return {"source": self.source, "url": self.url, "path": self.path,
                 "sha256": self.sha256, "size": self.size, "etag": self.etag,
                 "last_modified": self.last_modified, "pins": self.pins,
-                "filename": self.filename}
+                "filename": self.filename, "generated": self.generated}
 
 
 @dataclass(frozen=True)
@@ -520,6 +521,7 @@ class _Reader:
             size=size if isinstance(size, int) else 0, etag=_text(raw.get("etag")),
             last_modified=_text(raw.get("last_modified")),
             pins=pins if isinstance(pins, int) else 0, filename=filename,
+            generated=raw.get("generated") is True,
         )
 
     def locks(self, raw: object) -> dict[str, str]:

@@ -27,7 +27,7 @@ from packaging.version import Version
 
 from wheelhouse import __version__, airflow, folderlock, layout, ledger, net, rerun
 from wheelhouse.build import cache_root
-from wheelhouse.constraints import Constraints, load_constraints
+from wheelhouse.constraints import Constraints, generated_constraints, load_constraints
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, remove_partials, sync_folder, write_atomic
@@ -165,13 +165,36 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
     _make_dest(dest)
     with folderlock.writing(dest, options.wait, on_wait=partial(_waiting, progress, dest)):
         try:
-            return _prepare_held(inputs, constraints, session, progress, created, started)
+            summary = _prepare_held(inputs, constraints, session, progress, created, started)
+            if os.environ.get(SELF_CHECK):
+                self_check(dest, options.allow_unverified)
+            return summary
         except OSError as exc:
             if exc.errno not in DISK_FULL:
                 raise
             raise InputError(f"writing to disk failed: {exc.strerror}. Whole, verified files "
                              f"stay in {dest} and nothing is left half-written under its "
                              "name: make room and run again.") from exc
+
+
+# The test suite sets this: every folder a prepare leaves with exit 0 must pass verify.
+SELF_CHECK = "WHEELHOUSE_SELF_CHECK"
+
+
+def self_check(dest: Path, allow_unverified: bool) -> None:
+    """Verify the folder just prepared, still holding it; a finding is a bug in prepare, but
+    for the files it did not put there and warned of (it never removes someone's file)."""
+    from wheelhouse.verify import read_folder, verify
+
+    folder = read_folder(dest, jobs=1)  # no worker process may outlive a killed run's lock
+    folder.allow_unverified = allow_unverified
+    assert folder.manifest is not None
+    strangers = set(layout.unexpected(dest, folder.manifest.accounted()))
+    faults = [f for f in verify(folder).findings
+              if not (f.check in ("unlisted", "link") and f.file in strangers)]
+    if faults:
+        raise AssertionError(f"{SELF_CHECK}: verify finds fault with the folder prepare left: "
+                             + " ".join(f"[{f.check}] {f.message}" for f in faults))
 
 
 def _waiting(progress: PrepareProgress, dest: Path) -> None:
@@ -201,6 +224,8 @@ def _prepare_held(
                  for target in inputs.targets]
         refuse_misfits(plans)
 
+    if inputs.for_airflow and not constraints:  # the image installs with the folder's file
+        constraints = _generated_constraints(inputs, plans)
     manifest, contents = _outputs(inputs, constraints, plans, created, digest)
     signed = (dest / layout.SIGNATURES).is_file()
     write_folder(dest, manifest, contents, ours | opened.downloader.written)
@@ -460,10 +485,13 @@ def _outputs(
     if unverified:
         warnings.append(f"{len(unverified)} file(s) shipped unverified (--allow-unverified: "
                         f"the index publishes no sha256 for them): {', '.join(unverified)}.")
-    if inputs.for_airflow and not constraints:
-        warnings.append("Airflow's image reads its constraints from the folder "
-                        f"({layout.constraints_name(inputs.targets[0].python)}), and none were "
-                        "given: add --constraints, e.g. airflow:VERSION.")
+    made = sorted(layout.constraints_name(python) for python, item in constraints.items()
+                  if item.generated)
+    if made:
+        warnings.append(f"no --constraints were given, and Airflow's image installs with the "
+                        f"folder's constraints file: {', '.join(made)} holds the pins resolved "
+                        "here (generated, not Airflow's tested constraints; for those, add "
+                        "--constraints airflow:VERSION).")
     first = inputs.targets[0].python
     manifest = Manifest(
         tool_version=__version__,
@@ -490,6 +518,17 @@ def _outputs(
         ),
     )
     return manifest, contents
+
+
+def _generated_constraints(inputs: Inputs, plans: list[TargetPlan]) -> dict[str, Constraints]:
+    """Per target Python, the resolved pins as a constraints file (constraints.py)."""
+    header = "wheelhouse prepare " + " ".join(inputs.specs)
+    by_python: dict[str, list[tuple[Target, dict[str, str]]]] = defaultdict(list)
+    for plan in plans:
+        by_python[plan.target.python].append(
+            (plan.target, {pin.name: str(pin.version) for pin in plan.resolution.pins}))
+    return {python: generated_constraints(python, resolved, header)
+            for python, resolved in by_python.items()}
 
 
 def _via(inputs: Inputs) -> dict[str, str]:

@@ -5,8 +5,10 @@ identifiers of their own (`name[extra]`, PEP 685 normalized) that depend on the 
 at the same version, as pip models them. Requires-Python from metadata is a requirement on
 the `<python>` identifier, whose one candidate is the target's Python.
 
-A project that exists but has no file the target can use does not stop the resolution:
-it becomes an *unservable* candidate, so that one run can name every such project at once.
+A version with no file the target can use is passed over for older ones, as pip and uv do
+(the resolver backtracks away from whatever asked for it). Only when that fails is the
+resolution run again with *unservable* stand-ins, candidates that satisfy anything, so that
+one error names every project no version of which can be served.
 """
 
 from __future__ import annotations
@@ -143,15 +145,20 @@ class Provider(AbstractProvider):
         sources: Sources,
         allow_build: bool = True,
         pre: bool = False,
+        stand_ins: bool = False,
     ) -> None:
         self.target = target
         self.pins = pins
         self.sources = sources
         self.allow_build = allow_build
         self.pre = pre
+        self.stand_ins = stand_ins  # an unservable candidate where no version can be served
         # Each warning with the candidate it is about: only the final pins' are reported.
         self.warnings: dict[str, tuple[str, Version]] = {}
         self._python = Version(target.python_full_version)
+        # Newest version per project excluded only by the target's patch level (X.Y means
+        # X.Y.0), with the Requires-Python that excluded it: said if an older one is pinned.
+        self.patch_excluded: dict[str, tuple[Version, str, str]] = {}
         self._satisfied: dict[tuple[int, Version], tuple[SpecifierSet, bool]] = {}
         self._by_project: dict[str, tuple[list[Version], dict[Version, list[IndexFile]]]] = {}
 
@@ -188,7 +195,7 @@ class Provider(AbstractProvider):
         banned = {c.version for c in incompatibilities[identifier]}
         try:
             newest_first, by_version = self._versions(name)
-        except ProjectNotFound:
+        except ProjectNotFound:  # no older version of a parent can make it appear: say so
             return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
         allow_pre = self.pre or any(s.prereleases for s in specifiers) or not any(
             not v.is_prerelease and all(s.contains(v) for s in specifiers)
@@ -208,10 +215,13 @@ class Provider(AbstractProvider):
             )
             if chosen is not None:
                 matches.append(Candidate(name, version, extra, chosen))
-            elif not unservable:
+                continue
+            self._note_patch_level(name, version, {
+                str(f.requires_python) for f in by_version[version] if f.requires_python})
+            if not unservable:
                 problem = f"{name}=={version}: {why}"
                 unservable.append(Candidate(name, version, extra, problem=problem))
-        return matches or unservable
+        return matches or (unservable if self.stand_ins else [])
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if candidate.problem is not None:
@@ -248,6 +258,7 @@ class Provider(AbstractProvider):
                 try:
                     python = SpecifierSet(metadata.requires_python)
                     found.append(Requirement(PYTHON, PYTHON, None, python, parent))
+                    self._note_patch_level(candidate.name, candidate.version, {str(python)})
                 except InvalidSpecifier:
                     self._warn(candidate, f"{parent} declares an invalid Requires-Python; "
                                "ignored.")
@@ -268,14 +279,57 @@ class Provider(AbstractProvider):
         self.sources.look_ahead(found)
         return found
 
+    def _note_patch_level(self, name: str, version: Version, requires: set[str]) -> None:
+        """Remember `version` if each Requires-Python it has excludes the target's Python only
+        because the target's patch level was not named."""
+        lowest = [first_patch_allowed(text, self.target) for text in requires]
+        if not requires or None in lowest:
+            return
+        known = self.patch_excluded.get(name)
+        if known is None or version > known[0]:
+            self.patch_excluded[name] = (version, " or ".join(sorted(requires)),
+                                         min((p for p in lowest if p is not None), key=Version))
+
     def _warn(self, candidate: Candidate, message: str) -> None:
         self.warnings.setdefault(message, (candidate.name, candidate.version))
 
     def final_warnings(self, chosen: Iterable[Candidate]) -> list[str]:
         """The warnings about versions that were pinned, not about those the resolver tried
         and abandoned while backtracking."""
+        chosen = list(chosen)
         pinned = {(c.name, c.version) for c in chosen}
-        return [message for message, about in self.warnings.items() if about in pinned]
+        found = [message for message, about in self.warnings.items() if about in pinned]
+        for c in chosen:
+            newer = self.patch_excluded.get(c.name)
+            if c.extra is None and c.problem is None and newer and newer[0] > c.version:
+                found.append(patch_level_warning(c.name, c.version, newer, self.target))
+        return found
+
+
+def first_patch_allowed(requires_python: str, target: Target) -> str | None:
+    """The first X.Y.Z that Requires-Python admits when it excludes the target's X.Y.0 only
+    by its patch level, and the user named none (cryptography 44: !=3.9.0,!=3.9.1)."""
+    if target.requested.count(".") != 1:
+        return None
+    try:
+        allowed = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return None
+    if allowed.contains(Version(target.python_full_version), prereleases=True):
+        return None
+    major, minor = target.python_version
+    return next((f"{major}.{minor}.{patch}" for patch in range(1, 100)
+                 if allowed.contains(Version(f"{major}.{minor}.{patch}"), prereleases=True)),
+                None)
+
+
+def patch_level_warning(name: str, pinned: Version, newer: tuple[Version, str, str],
+                        target: Target) -> str:
+    version, requires, first = newer
+    return (f"{name} {pinned} was chosen, not {version}: that requires Python {requires}, "
+            f"which excludes --python {target.requested} only because {target.requested} means "
+            f"{target.python_full_version}; name the target's patch level (--python {first} or "
+            "later) to allow it.")
 
 
 def resolve(
@@ -291,18 +345,14 @@ def resolve(
     requirements, roots = parse_specs(specs, target)
     if not requirements:
         raise InputError(f"no requirement applies to {target.name} (their markers exclude it).")
-    provider = Provider(target, pins, sources, allow_build, pre)
     sources.look_ahead(requirements)
-    resolver = Resolver(provider, reporter or BaseReporter())
     try:
-        result = resolver.resolve(requirements, max_rounds=MAX_ROUNDS)
-    except ResolutionImpossible as exc:
-        raise InputError(_impossible(exc, pins, target, sources)) from None
-    except ResolutionTooDeep:
-        raise InputError(
-            f"resolution for {target.name} gave up after {MAX_ROUNDS} rounds of backtracking; "
-            "pin more versions in the constraints."
-        ) from None
+        result, provider = _run(requirements, target, pins, sources, allow_build, pre, reporter,
+                                stand_ins=False)
+    except (ResolutionImpossible, ResolutionTooDeep):
+        # Again with stand-ins for what cannot be served, to name all of it, or the conflict.
+        result, provider = _run(requirements, target, pins, sources, allow_build, pre, reporter,
+                                stand_ins=True)
     unservable = sorted(
         c.problem for c in result.mapping.values() if c.problem and c.extra is None
     )
@@ -312,6 +362,28 @@ def resolve(
             + "; ".join(unservable) + "."
         )
     return Resolution(_pins(result, roots), provider.final_warnings(result.mapping.values()))
+
+
+def _run(
+    requirements: list[Requirement], target: Target, pins: Mapping[str, Pin], sources: Sources,
+    allow_build: bool, pre: bool, reporter: BaseReporter | None, stand_ins: bool,
+):
+    """One resolvelib run; with stand-ins, its failures are errors in the user's words."""
+    provider = Provider(target, pins, sources, allow_build, pre, stand_ins)
+    resolver = Resolver(provider, reporter or BaseReporter())
+    try:
+        return resolver.resolve(requirements, max_rounds=MAX_ROUNDS), provider
+    except ResolutionImpossible as exc:
+        if not stand_ins:
+            raise
+        raise InputError(_impossible(exc, pins, target, sources)) from None
+    except ResolutionTooDeep:
+        if not stand_ins:
+            raise
+        raise InputError(
+            f"resolution for {target.name} gave up after {MAX_ROUNDS} rounds of backtracking; "
+            "pin more versions in the constraints."
+        ) from None
 
 
 def _pins(result, roots: Mapping[str, str]) -> list[ResolvedPin]:
