@@ -20,7 +20,20 @@ import base64, hashlib, os, zipfile
 
 def _meta():
     with open("PKG-INFO", encoding="utf-8") as f:
-        return f.read()
+        meta = f.read()
+    # Dynamic (PEP 643) is for sdists; a test may have the backend add requirements.
+    meta = "".join(line for line in meta.splitlines(True) if not line.startswith("Dynamic: "))
+    if os.path.exists("hook-requires.txt"):
+        with open("hook-requires.txt", encoding="utf-8") as f:
+            meta += "".join(f"Requires-Dist: {r}\\n" for r in f.read().splitlines() if r)
+    return meta
+
+def _called(hook):
+    if os.path.exists("calls-log.txt"):  # a test may count the hooks pip calls
+        with open("calls-log.txt", encoding="utf-8") as f:
+            log = f.read()
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(hook + "\\n")
 
 def _field(meta, key):
     for line in meta.splitlines():
@@ -33,7 +46,25 @@ def get_requires_for_build_wheel(config_settings=None):
             return f.read().split()
     return []
 
+def prepare_metadata_for_build_wheel(metadata_directory, config_settings=None):
+    _called("prepare_metadata_for_build_wheel")
+    if os.path.exists("fail-metadata.txt"):  # a test may ask for a hook that fails, loudly
+        import sys
+        with open("fail-metadata.txt", encoding="utf-8") as f:
+            print(f.read(), file=sys.stderr)
+        raise SystemExit(1)
+    meta = _meta()
+    info = f"{_field(meta, 'Name').replace('-', '_')}-{_field(meta, 'Version')}.dist-info"
+    os.makedirs(os.path.join(metadata_directory, info))
+    with open(os.path.join(metadata_directory, info, "METADATA"), "w", encoding="utf-8") as f:
+        f.write(meta)
+    return info
+
+if os.path.exists("no-metadata-hook.txt"):  # a test may ask for a backend without the hook
+    del prepare_metadata_for_build_wheel
+
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    _called("build_wheel")
     if os.path.exists("fail-build.txt"):  # a test may ask for a build that fails, loudly
         import sys
         with open("fail-build.txt", encoding="utf-8") as f:
@@ -74,9 +105,10 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 '''
 
 
-def _metadata(name, version, requires, extras, requires_python, metadata_version="2.1"):
+def _metadata(name, version, requires, extras, requires_python, metadata_version="2.1",
+              dynamic=()):
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}",
-             "License: MIT"]
+             *(f"Dynamic: {field}" for field in dynamic), "License: MIT"]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {r}" for r in requires]
@@ -146,6 +178,18 @@ def make_sdist(
     dynamic_requires: tuple[str, ...] = (),
     unreproducible: bool = False,
     fail_with: str | None = None,
+    metadata_version: str = "2.1",
+    dynamic: tuple[str, ...] = (),
+    extras: dict[str, tuple[str, ...]] | None = None,
+    requires_python: str | None = None,
+    project: str | None = None,
+    extra_files: dict[str, bytes] | None = None,
+    setup_py: str | None = None,
+    hook_requires: tuple[str, ...] = (),
+    calls_log: Path | None = None,
+    fail_metadata_with: str | None = None,
+    metadata_hook: bool = True,
+    archive: str = "tar.gz",
 ) -> Path:
     """An sdist pip can build offline: the backend is in-tree unless `backend_requires`.
 
@@ -153,10 +197,19 @@ def make_sdist(
     `dynamic_requires` are what the backend asks for when pip asks it (PEP 517's
     get_requires_for_build_wheel); `unreproducible` puts random bytes in every build;
     `fail_with` makes the build print it on stderr and fail.
+
+    PKG-INFO says `metadata_version`, `dynamic` (PEP 643's Dynamic fields), `extras` and
+    `requires_python`; `project` is TOML added to pyproject.toml (a [project] table);
+    `extra_files` are more members (paths inside NAME-VERSION/); `setup_py` is a setup.py.
+    The backend's metadata hook (and the wheel) add `hook_requires` to PKG-INFO's;
+    `calls_log` is a file the backend appends each hook's name to; `fail_metadata_with`
+    makes the metadata hook print it on stderr and fail; `metadata_hook=False` leaves the
+    hook out (pip then builds the wheel for its metadata). `archive` is "tar.gz" or "zip".
     """
     dist = name.replace("-", "_")
     root = f"{dist}-{version}"
-    pkg_info = _metadata(name, version, requires, None, None)
+    pkg_info = _metadata(name, version, requires, extras, requires_python, metadata_version,
+                         dynamic)
     members = {f"{root}/PKG-INFO": pkg_info.encode(), f"{root}/{dist}/__init__.py": b""}
     requires_list = ", ".join(f'"{r}"' for r in backend_requires)
     if backend_requires:
@@ -167,6 +220,8 @@ def make_sdist(
             'backend-path = ["_build"]\n'
         )
         members[f"{root}/_build/{backend}.py"] = BACKEND.encode()
+    if project is not None:
+        pyproject += "\n" + project
     members[f"{root}/pyproject.toml"] = pyproject.encode()
     if wheel_tag:
         members[f"{root}/wheel-tag.txt"] = wheel_tag.encode()
@@ -178,7 +233,24 @@ def make_sdist(
         members[f"{root}/unreproducible.txt"] = b"yes"
     if fail_with:
         members[f"{root}/fail-build.txt"] = fail_with.encode()
-    path = folder / f"{dist}-{version}.tar.gz"
+    if setup_py is not None:
+        members[f"{root}/setup.py"] = setup_py.encode()
+    if hook_requires:
+        members[f"{root}/hook-requires.txt"] = "\n".join(hook_requires).encode()
+    if calls_log is not None:
+        members[f"{root}/calls-log.txt"] = str(calls_log).encode()
+    if fail_metadata_with:
+        members[f"{root}/fail-metadata.txt"] = fail_metadata_with.encode()
+    if not metadata_hook:
+        members[f"{root}/no-metadata-hook.txt"] = b"yes"
+    for member, data in (extra_files or {}).items():
+        members[f"{root}/{member}"] = data
+    path = folder / f"{dist}-{version}.{archive}"
+    if archive == "zip":
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for member, data in members.items():
+                zf.writestr(zipfile.ZipInfo(member, (1980, 1, 1, 0, 0, 0)), data)
+        return path
     with tarfile.open(path, "w:gz") as tf:
         for member, data in members.items():
             info = tarfile.TarInfo(member)

@@ -113,6 +113,14 @@ def build_universe(folder: Path) -> None:
         "error: command 'gcc' failed with exit code 1"))
     host = f"cp{sys.version_info[0]}{sys.version_info[1]}"
     make_sdist(folder, "native", "1.0", wheel_tag=f"{host}-{host}-linux_x86_64")
+    # C sources: a build here serves only this machine's Python; a build would fail loudly.
+    make_sdist(folder, "compiled", "1.0", wheel_tag=f"{host}-{host}-linux_x86_64",
+               extra_files={"compiled/_speedups.c": b"int speedup;\n"},
+               fail_with="error: the compiler ran")
+    # hopeful 2.0 is tried first and abandoned (beta>=9): its sdist-only need is never built.
+    make_wheel(folder, "hopeful", "1.0", requires=("beta",))
+    make_wheel(folder, "hopeful", "2.0", requires=("failsbuild", "beta>=9"))
+    make_sdist(folder, "failsbuild", "1.0", fail_with="error: failsbuild was built")
     make_backend_wheel(folder)
     # A miniature Airflow: the distribution, a provider behind an extra, and the tools the
     # image installs for itself (stand-ins with the real names, served only to wheelhouse).

@@ -396,3 +396,21 @@ def test_429_retry_after_is_honoured_up_to_a_bound(pypiserver, web, tmp_path, mo
                        "--index-url", pypiserver.url, "--dest", str(tmp_path / "wh2"))
     assert code == 3 and "answered HTTP 429" in err
     assert web.hits.count("/always-busy.txt") == 4  # the first try and three retries
+
+
+def test_a_metadata_compressed_with_bzip2_is_refused_not_inflated(tmp_path):
+    # zipfile inflates bzip2 and lzma members with no bound on a step: wheels never use them.
+    import zipfile
+
+    from wheelhouse.errors import InputError
+    from wheelhouse.wheelfile import read_metadata
+
+    wheel = make_wheel(tmp_path, "squeezed", "1.0")
+    with zipfile.ZipFile(wheel) as archive:
+        members = {info.filename: archive.read(info) for info in archive.infolist()}
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in members.items():
+            method = zipfile.ZIP_BZIP2 if name.endswith("METADATA") else zipfile.ZIP_DEFLATED
+            archive.writestr(name, data, compress_type=method)
+    with pytest.raises(InputError, match="compressed with zip method 12, not stored or deflated"):
+        read_metadata(wheel)

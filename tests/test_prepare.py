@@ -382,6 +382,7 @@ def test_a_platform_wheel_built_here_does_not_serve_another_target(pypiserver, r
     assert "native-1.0.tar.gz built native-1.0-cp" in result.stderr
     assert "cp39-manylinux_2_28_x86_64" in result.stderr
     assert not (dest / "wheelhouse.json").exists()
+    assert not list(dest.glob("native-*.whl"))  # the misfit never reached the folder
 
 
 def test_several_targets_share_one_folder(pypiserver, run_cli, tmp_path):

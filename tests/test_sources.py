@@ -31,8 +31,9 @@ def settle(downloader: Downloader, workshop: Workshop, timeout: float = 60) -> s
     deadline = time.monotonic() + timeout
     last: tuple[int, int] | None = None
     while time.monotonic() < deadline:
-        futures = list(downloader._futures.values()) + list(workshop._metadata.values())
-        now = (len(downloader._futures), len(workshop._metadata))
+        futures = (list(downloader._futures.values()) + list(workshop._metadata.values())
+                   + list(workshop._wheels.values()))
+        now = (len(downloader._futures), len(workshop._metadata), len(workshop._wheels))
         if all(f.done() for f in futures) and now == last:
             return set(downloader._futures)
         last = now if all(f.done() for f in futures) else None
@@ -82,7 +83,14 @@ def test_markers_follow_the_target_python(look_ahead):
 def test_a_pinned_sdist_is_built_ahead_and_its_needs_followed(look_ahead):
     fetched, workshop = look_ahead("3.11", "manylinux_2_28_x86_64", ["sdistonly"])
     assert fetched == {"sdistonly-1.0.tar.gz", "beta-1.1-py3-none-any.whl"}
-    assert workshop.built["sdistonly-1.0.tar.gz"].wheel.name == "sdistonly-1.0-py3-none-any.whl"
+    built = workshop._wheels["sdistonly-1.0.tar.gz"].result()
+    assert built.wheel.name == "sdistonly-1.0-py3-none-any.whl"
+    assert built.metadata.requires_dist == ("beta",)
+    # For a Python this machine is not, its needs are still followed, from its metadata
+    # alone: whether to build it is decided when the resolution is done.
+    fetched, workshop = look_ahead("3.13", "manylinux_2_28_x86_64", ["sdistonly"])
+    assert fetched == {"sdistonly-1.0.tar.gz", "beta-1.1-py3-none-any.whl"}
+    assert workshop._wheels == {}
 
 
 def test_an_exact_requirement_is_followed_like_a_pin(look_ahead):

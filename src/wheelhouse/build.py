@@ -25,14 +25,18 @@ import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
+import pkginfo
 from packaging.utils import canonicalize_name
 
 from wheelhouse import net
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, write_atomic
+from wheelhouse.index import name_and_version, parse_version
 from wheelhouse.manifest import BuildInput, BuildRecord
 from wheelhouse.sdist import build_system
+from wheelhouse.wheelfile import Metadata, _license
 
 REPRODUCIBLE_EPOCH = "315532800"  # 1980-01-01, the oldest time a zip file can hold
 BUILD_RECORD = "build.json"  # beside the wheel in its cache slot
@@ -110,8 +114,96 @@ def _record_bytes(record: BuildRecord) -> bytes:
     return json.dumps(record.to_json(), indent=2, sort_keys=True).encode()
 
 
+def metadata_from_hook(
+    sdist: Path,
+    sdist_sha256: str,
+    cache: Path,
+    index_urls: list[str],
+    find_links: list[Path],
+    stop: threading.Event | None = None,
+) -> Metadata:
+    """The sdist's metadata from its backend's PEP 517 metadata hook, in pip's isolated build
+    environment (the sources and environment of a build), cached by the sdist's sha256: for
+    an sdist that does not state its dependencies, far cheaper than building it.
+
+    Metadata of another project or version than the filename says is an InputError.
+    """
+    slot = cache / "metadata" / f"{sdist_sha256}.json"
+    metadata = _cached_metadata(slot)
+    if metadata is None:
+        slot.parent.mkdir(parents=True, exist_ok=True)
+        build = _Build(sdist, index_urls, find_links, stop, cache / "logs")
+        with tempfile.TemporaryDirectory(dir=slot.parent, prefix=".hook-") as work:
+            reported = build.metadata(Path(work) / "report.json")
+        metadata = _metadata_from_json(reported)
+        if metadata is None:
+            raise InputError(f"pip reported no name or version in the metadata of "
+                             f"{sdist.name}.")
+        write_atomic(slot, json.dumps(dataclasses.asdict(metadata), indent=2,
+                                      sort_keys=True).encode())
+    expected = name_and_version(sdist.name)
+    if expected is None or (canonicalize_name(metadata.name), parse_version(
+            metadata.version)) != expected[:2]:
+        named = f"{expected[0]} {expected[1]}" if expected else "no project and version"
+        raise InputError(f"the metadata prepared from {sdist.name} names "
+                         f"{metadata.name} {metadata.version}, but its filename names {named}.")
+    return metadata
+
+
+def _cached_metadata(slot: Path) -> Metadata | None:
+    """A hook's metadata cached before; a file that cannot be read or parsed is not used."""
+    try:
+        document = json.loads(slot.read_bytes())
+        lists = {key: document[key] for key in ("requires_dist", "provides_extra")}
+        if not all(isinstance(value, list) for value in lists.values()):
+            return None
+        metadata = Metadata(**{**document, **{k: tuple(v) for k, v in lists.items()}})
+    except (OSError, ValueError, TypeError, LookupError):
+        return None
+    texts = (metadata.name, metadata.version, *metadata.requires_dist, *metadata.provides_extra)
+    optional = (metadata.requires_python, metadata.license)
+    if all(isinstance(t, str) and t for t in texts) and all(
+            o is None or isinstance(o, str) for o in optional):
+        return metadata
+    return None
+
+
+def _report_metadata(path: Path) -> dict[str, Any] | None:
+    """The metadata of the one distribution a `pip install --report` lists (bounded)."""
+    try:
+        with path.open("rb") as handle:
+            document = json.loads(handle.read(REPORT_LIMIT))
+        metadata = document["install"][0]["metadata"]
+    except (OSError, ValueError, LookupError, TypeError):
+        return None
+    return metadata if isinstance(metadata, dict) else None
+
+
+def _metadata_from_json(document: dict[str, Any]) -> Metadata | None:
+    """PEP 566's JSON form of METADATA, as pip reports it, with wheelfile's license rule."""
+    def text(key: str) -> str | None:
+        value = document.get(key)
+        return value if isinstance(value, str) and value else None
+
+    def texts(key: str) -> tuple[str, ...]:
+        value = document.get(key)
+        return tuple(i for i in value if isinstance(i, str)) if isinstance(value, list) else ()
+
+    name, version = text("name"), text("version")
+    if name is None or version is None:
+        return None
+    fields = pkginfo.Distribution()
+    fields.license_expression = text("license_expression")
+    fields.license = text("license")
+    fields.classifiers = list(texts("classifier"))
+    return Metadata(name=name, version=version, requires_dist=texts("requires_dist"),
+                    requires_python=text("requires_python"),
+                    provides_extra=texts("provides_extra"), license=_license(fields))
+
+
 class _Build:
-    """One sdist's `pip wheel`, isolated, its build environment recorded.
+    """One sdist's `pip wheel`, isolated, its build environment recorded; or the metadata
+    its backend prepares, in the same isolated environment.
 
     pip writes an installation report (PIP_REPORT) for each install into the isolated build
     environment: build-system.requires, then whatever the backend asks for on top
@@ -160,19 +252,34 @@ class _Build:
             source_date_epoch=REPRODUCIBLE_EPOCH,
         )
 
-    def _failure(self, result: subprocess.CompletedProcess[str]) -> str:
+    def _failure(self, result: subprocess.CompletedProcess[str], doing: str = "building a "
+                 "wheel from", log_name: str = "{}.log", log_kind: str = "build log") -> str:
         """One sentence with the backend's own last error lines, and the whole log kept."""
         said = " / ".join(backend_says(result.stdout + "\n" + result.stderr)) or "no output"
-        where = f"building a wheel from {self.sdist.name} on this machine " \
+        where = f"{doing} {self.sdist.name} on this machine " \
                 f"({sys.implementation.name} {platform.python_version()}) failed: {said}"
         try:
             self.logs.mkdir(parents=True, exist_ok=True)
-            log = self.logs / f"{self.sdist.name}.log"
+            log = self.logs / log_name.format(self.sdist.name)
             write_atomic(log, ("$ " + " ".join(result.args) + "\n\n" + result.stdout + "\n"
                                + result.stderr).encode("utf-8", "replace"))
         except OSError:
             return where + "."
-        return f"{where}. The whole build log: {log}."
+        return f"{where}. The whole {log_kind}: {log}."
+
+    def metadata(self, report: Path) -> dict[str, Any]:
+        """The sdist's metadata as pip reports it (PEP 566's JSON form), from the backend's
+        prepare_metadata_for_build_wheel hook: pip builds the wheel only for a backend
+        without one (PEP 517's fallback)."""
+        command = [*_PIP, "install", "--dry-run", "--no-deps", "--ignore-installed",
+                   "--ignore-requires-python", "--report", str(report), "--progress-bar",
+                   "off", *self.sources, str(self.sdist)]
+        result = _run(command, self.env, self.stop)
+        found = _report_metadata(report) if result.returncode == 0 else None
+        if found is None:
+            raise InputError(self._failure(result, "preparing the metadata of",
+                                           "{}.metadata.log", "log"))
+        return found
 
     def _dry_run(self, requires: list[str], report: Path) -> list[BuildInput]:
         command = [*_PIP, "install", "--progress-bar", "off", "--dry-run",

@@ -73,6 +73,14 @@ class Downloader:
                 self._futures[file.filename] = future
         return future
 
+    def at_hand(self, filename: str) -> bool:
+        """Whether the file is being downloaded, or was, or is already in the folder: then
+        reading it whole costs nothing more."""
+        with self._lock:
+            if filename in self._futures:
+                return True
+        return path_in(self.dest, filename).is_file()
+
     def close(self) -> None:
         """Stop every download; partial files are removed by their workers."""
         self._stop.set()

@@ -60,6 +60,9 @@ class IndexFile:
     # prepare --allow-unverified: a file with no index sha256 may still be shipped, and is
     # recorded as unverified (the manifest's index_sha256 is null).
     unverified_ok: bool = False
+    # The sha256 of its METADATA, served at URL + ".metadata" (PEP 658), when the index page
+    # names one; None for find-links files (read whole, locally) and for pages that do not.
+    metadata_sha256: str | None = None
 
     @property
     def checkable(self) -> bool:
@@ -244,6 +247,7 @@ def _from_link(link: Link, name: str, index: str) -> IndexFile | None:
         yanked_reason=link.yanked_reason,
         index=index,
         size=link.size,
+        metadata_sha256=link.metadata_sha256,
     )
 
 

@@ -118,6 +118,82 @@ def get(
     raise AssertionError("unreachable")
 
 
+# A 206's Content-Range: "bytes FIRST-LAST/TOTAL" (digits bounded: no giant numbers).
+_CONTENT_RANGE = re.compile(r"bytes[ \t]+(\d{1,18})-(\d{1,18})/(\d{1,18})", re.ASCII)
+
+
+def get_range(
+    session: Session,
+    url: str,
+    *,
+    what: str,
+    first: int | None,
+    last: int | None,
+    limit: int,
+) -> tuple[bytes, int, int] | None:
+    """Bytes `first`-`last` of a file, as HTTP writes a byte range (either end may be left
+    out; (None, n) is the last n bytes): (the bytes, the offset of the first, the file's size).
+
+    None when the server does not serve that range as asked, for the caller to fetch the
+    file whole: a 200 (the whole file: closed unread), a 416, a 206 whose Content-Range is
+    missing, malformed or another range than the one asked for, or whose body is encoded or
+    longer than `limit`. Otherwise get's errors: 401, 403, 404, 5xx and timeouts raise, and
+    a body that breaks off raises BrokenOff (not asked for again: the caller can fall back).
+    """
+    if (first is None and not last) or (first is not None and first < 0) or (
+            first is not None and last is not None and last < first):
+        raise ValueError(f"not a byte range: {first}-{last}")
+    spec = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    # Identity: a range of a gzipped answer would be a range of the gzip stream.
+    response = _get(session, url, what, True, {"Range": spec, "Accept-Encoding": "identity"})
+    with response:  # closed unread whenever it is not read here
+        if response.status_code in (200, 416):
+            return None
+        if response.status_code != 206:
+            _not_ok(response, url, what, missing_ok=False)
+            return None
+        span = _span(response, first, last)
+        if span is None:
+            return None
+        start, end, total = span
+        length = end - start + 1
+        if length > limit:
+            return None
+        chunks: list[bytes] = []
+        received = 0
+        for chunk in body(session, response, what, url):
+            received += len(chunk)
+            if received > length:
+                return None  # more than its own Content-Range said
+            chunks.append(chunk)
+        if received < length:
+            raise BrokenOff(f"{what} from {redact(url)} ended after {received} of the "
+                            f"{length} bytes asked for.")
+        return b"".join(chunks), start, total
+
+
+def _span(response: requests.Response, first: int | None,
+          last: int | None) -> tuple[int, int, int] | None:
+    """(start, end, total) of a 206, when it is the range asked for and its body is sent as
+    is; else None."""
+    headers = response.headers
+    found = _CONTENT_RANGE.fullmatch(headers.get("Content-Range", "").strip())
+    if found is None or headers.get("Content-Encoding", "identity").strip().lower() != "identity":
+        return None
+    start, end, total = (int(group) for group in found.groups())
+    if first is None:
+        assert last is not None
+        wanted = (max(total - last, 0), total - 1)
+    else:
+        wanted = (first, total - 1 if last is None else min(last, total - 1))
+    if (start, end) != wanted or end < start:
+        return None
+    declared = headers.get("Content-Length")
+    if declared is not None and declared.strip() != str(end - start + 1):
+        return None
+    return start, end, total
+
+
 def _get(session: Session, url: str, what: str, stream: bool,
          headers: dict[str, str] | None) -> requests.Response:
     shown = redact(url)

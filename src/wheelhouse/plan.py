@@ -1,8 +1,11 @@
 """One target's part of a run: resolve, wait for its files, and describe each for the manifest.
 
-Wheels built here are placed in the folder from the build cache; where a built wheel cannot
-serve a target, `--keep-sdists` (and Airflow 3.1+'s image, always for lxml and xmlsec) ships
-the sdist and the wheels of its build requirements instead.
+The resolution reads METADATA only; sdists of the final pins are built after it. For a
+target whose Python or platform this machine is not, an sdist that would build a non-pure
+wheel is known from its contents before it is built: the run stops naming every such
+package, or `--keep-sdists` ships the sdist and the wheels of its build requirements instead
+(as Airflow 3.1+'s image always needs for lxml and xmlsec). A built wheel that still does
+not fit is never placed in the folder.
 """
 
 from __future__ import annotations
@@ -28,31 +31,79 @@ from wheelhouse.layout import path_in
 from wheelhouse.manifest import FileEntry, Role, SdistOrigin
 from wheelhouse.report import PrepareProgress
 from wheelhouse.resolve import Resolution, ResolvedPin, resolve
-from wheelhouse.sdist import build_requires
+from wheelhouse.sdist import build_requires, native_evidence
 from wheelhouse.sources import Status, WheelhouseSources
-from wheelhouse.target import Target
+from wheelhouse.target import Target, builds_here_fit, native_build_name
 from wheelhouse.wheelfile import shipping_problems
 
 
-def plan_target(
-    roots: list[str], run: Run, keep_sdists: bool, progress: PrepareProgress
-) -> TargetPlan:
-    """Resolve for one target and wait for every file it needs."""
-    target = run.target
-    progress.stage(f"resolving for {target.name}")
-    resolution = resolve(roots, run.pins, target, run.sources, run.allow_build, progress,
+def resolve_target(roots: list[str], run: Run, progress: PrepareProgress) -> Resolution:
+    """The target's pins, from METADATA alone: nothing is built yet."""
+    progress.stage(f"resolving for {run.target.name}")
+    resolution = resolve(roots, run.pins, run.target, run.sources, run.allow_build, progress,
                          pre=run.pre)
     resolution.warnings.extend(yanked_warnings(resolution.pins))
+    return resolution
+
+
+def plan_target(
+    resolution: Resolution, run: Run, keep_sdists: bool, progress: PrepareProgress,
+    cannot_build: Sequence[Misfit] = (),
+) -> TargetPlan:
+    """Wait for every file the target's pins need: downloads, and builds of sdists (but for
+    those `cannot_build`, whose sdists ship instead: --keep-sdists)."""
+    target = run.target
     progress.stage(f"downloading for {target.name}")
-    entries = _collect(resolution.pins, run)
+    unbuildable = {misfit.pin.name for misfit in cannot_build}
+    pins = [pin for pin in resolution.pins if pin.name not in unbuildable]
+    entries, misfits = _collect(pins, run)
     airflow_version = next((str(p.version) for p in resolution.pins
                             if p.name == airflow.AIRFLOW), None)
     if airflow_version and airflow.builds_from_sdists(airflow_version):
         progress.stage("adding the sdists Airflow 3.1+ builds")
         entries += _image_sdists(resolution.pins, run)
-    if keep_sdists:
-        entries = _keep_sdists(entries, resolution.pins, run)
-    return TargetPlan(target, resolution, entries)
+    shipped_as_sdists = unbuildable | ({m.pin.name for m in misfits} if keep_sdists else set())
+    if shipped_as_sdists:
+        wanted = [pin for pin in resolution.pins if pin.name in shipped_as_sdists]
+        entries += _ship_sdists(wanted, resolution.pins, run, "install", None)
+    return TargetPlan(target, resolution, entries, [] if keep_sdists else misfits)
+
+
+@dataclass(frozen=True)
+class Misfit:
+    """A pin whose sdist cannot give the target a wheel here, and why."""
+
+    pin: ResolvedPin
+    why: str
+
+
+def cannot_build_here(pins: Sequence[ResolvedPin], run: Run) -> list[Misfit]:
+    """Pins whose sdist would build a non-pure wheel, for a target whose Python or platform
+    this machine is not: known from the sdist before minutes are spent compiling it."""
+    if builds_here_fit(run.target):
+        return []
+    found = []
+    for pin in pins:
+        if pin.file.kind != "sdist":
+            continue
+        local = run.sources.downloader.fetch(pin.file).result()  # here: its metadata was read
+        evidence = native_evidence(local.path)
+        if evidence is not None:
+            found.append(Misfit(pin, f"{pin.name} {pin.version} has only an sdist, and {evidence}"))
+    return found
+
+
+def refuse_unbuildable(found: Sequence[tuple[Target, list[Misfit]]]) -> None:
+    """Every package that would need a non-pure build for a target this machine is not,
+    named at once, before anything is built."""
+    named = [f"{misfit.why} ({target.name})" for target, misfits in found for misfit in misfits]
+    if named:
+        raise InputError(
+            f"{len(named)} package(s) would need a compiled build for a target this machine "
+            f"({native_build_name()}) cannot build for: " + "; ".join(named) + ". Give "
+            "--keep-sdists to ship the sdists (and their build requirements) for the target "
+            "or the image to build, or prepare on a machine of the target."
+        )
 
 
 def yanked_warnings(pins: Sequence[ResolvedPin]) -> list[str]:
@@ -71,6 +122,7 @@ class TargetPlan:
     target: Target
     resolution: Resolution
     entries: list[FileEntry]
+    misfits: list[Misfit] = dataclasses.field(default_factory=list)  # built; fit no target
 
 
 @dataclass
@@ -86,13 +138,9 @@ class Run:
 
 
 def refuse_misfits(plans: list[TargetPlan]) -> None:
-    """A wheel built here that does not fit a target: name every package and target at once."""
-    misfits = [
-        f"{entry.sdist.filename} built {entry.filename}, which does not fit "
-        f"{plan.target.name}"
-        for plan in plans for entry in plan.entries
-        if entry.sdist is not None and plan.target.rank(_parsed_tags(entry.filename)) is None
-    ]
+    """A wheel built here that does not fit a target: name every package and target at once.
+    The wheel never reached the folder."""
+    misfits = [f"{misfit.why} ({plan.target.name})" for plan in plans for misfit in plan.misfits]
     if misfits:
         raise InputError(
             f"{len(misfits)} package(s) cannot be served: " + "; ".join(misfits)
@@ -106,17 +154,6 @@ def _image_sdists(main: list[ResolvedPin], run: Run) -> list[FileEntry]:
     wanted = [pin for pin in main if pin.name in airflow.NO_BINARY]
     why = f"--no-binary {','.join(airflow.NO_BINARY)} (Airflow 3.1+)"
     return _ship_sdists(wanted, main, run, "image", why)
-
-
-def _keep_sdists(entries: list[FileEntry], main: list[ResolvedPin], run: Run) -> list[FileEntry]:
-    """--keep-sdists: where a wheel built here does not fit the target, ship its sdist."""
-    misfits = {e.name for e in entries if e.kind == "built-wheel"
-               and run.target.rank(_parsed_tags(e.filename)) is None}
-    if not misfits:
-        return entries
-    wanted = [pin for pin in main if pin.name in misfits]
-    kept = [e for e in entries if e.name not in misfits]
-    return kept + _ship_sdists(wanted, main, run, "install", None)
 
 
 def _ship_sdists(
@@ -164,19 +201,31 @@ def _ship_sdists(
     build = resolve(needs, {**run.pins, **same}, run.target, run.sources, run.allow_build,
                     pre=run.pre)
     fresh = [pin for pin in build.pins if pin.name not in shipped]
-    wheels = _collect(fresh, run)
+    wheels, misfits = _collect(fresh, run)
+    if misfits:
+        raise InputError(f"a build requirement of {', '.join(sorted(names))} cannot be "
+                         f"served for {run.target.name}: "
+                         + "; ".join(m.why for m in misfits) + ".")
     return entries + [dataclasses.replace(w, role="build") for w in wheels]
 
 
-def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
-    """Wait for every pinned file, place built wheels, and describe each for the manifest."""
+def _collect(pins: list[ResolvedPin], run: Run) -> tuple[list[FileEntry], list[Misfit]]:
+    """Wait for every pinned file and build, place the built wheels that fit the target, and
+    describe each for the manifest; a built wheel that does not fit is a misfit, not placed."""
     sources, dest, target = run.sources, run.dest, run.target
     futures = {pin.name: sources.downloader.fetch(pin.file) for pin in pins}
+    builds = {pin.name: sources.workshop.wheel(pin.file) for pin in pins if not pin.file.is_wheel}
     statuses = sources.workshop.statuses
-    entries = []
+    entries: list[FileEntry] = []
+    misfits: list[Misfit] = []
     for pin in pins:
         local = futures[pin.name].result()
-        metadata = sources.metadata(pin.file)
+        if pin.file.is_wheel:
+            _refuse_unsound(pin.file.filename, local.problems)
+            metadata = sources.workshop.shipped_metadata(pin.file, local)
+        else:
+            built = builds[pin.name].result()
+            metadata = built.metadata
         described = FileEntry(
             filename=pin.file.filename, name=pin.name, version=str(pin.version),
             sha256=local.sha256, size=local.size, url=net.redact(pin.file.url),
@@ -186,11 +235,13 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
             yanked=pin.file.yanked, targets=(target.name,),
         )
         if pin.file.is_wheel:
-            _refuse_unsound(pin.file.filename, local.problems)
             entries.append(dataclasses.replace(described, tags=_tags(pin.file.filename)))
             statuses.setdefault(pin.file.filename, _status(local))
             continue
-        built = sources.workshop.built[pin.file.filename]
+        if target.rank(_parsed_tags(built.wheel.name)) is None:
+            misfits.append(Misfit(pin, f"{pin.file.filename} built {built.wheel.name}, which "
+                                  f"does not fit {target.name}"))
+            continue
         wheel, sha256, size = _place(built.wheel, dest)
         _refuse_unsound(wheel.name, shipping_problems(wheel))
         entries.append(dataclasses.replace(
@@ -202,7 +253,7 @@ def _collect(pins: list[ResolvedPin], run: Run) -> list[FileEntry]:
             build=built.build,
         ))
         statuses[wheel.name] = "built"
-    return entries
+    return entries, misfits
 
 
 def _refuse_unsound(filename: str, problems: Sequence[str]) -> None:

@@ -39,7 +39,15 @@ from wheelhouse.manifest import (
     Manifest,
     RerunRecord,
 )
-from wheelhouse.plan import Run, TargetPlan, plan_target, refuse_misfits
+from wheelhouse.plan import (
+    Run,
+    TargetPlan,
+    cannot_build_here,
+    plan_target,
+    refuse_misfits,
+    refuse_unbuildable,
+    resolve_target,
+)
 from wheelhouse.report import PrepareProgress, warn
 from wheelhouse.resolve import parse_specs
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
@@ -220,8 +228,14 @@ def _prepare_held(
     approved = previous is not None and not (dest / layout.LEDGER).exists()
 
     with open_sources(inputs, constraints, session, progress, ours, approved) as opened:
-        plans = [_plan(inputs, target, constraints, opened, progress)
-                 for target in inputs.targets]
+        runs = [_run(inputs, target, constraints, opened) for target in inputs.targets]
+        resolved = [(run, resolve_target(roots, run, progress)) for run, roots in runs]
+        cannot_build = [(run.target, cannot_build_here(resolution.pins, run))
+                        for run, resolution in resolved]
+        if not options.keep_sdists:
+            refuse_unbuildable(cannot_build)  # before a single build is started
+        plans = [plan_target(resolution, run, options.keep_sdists, progress, misfits)
+                 for (run, resolution), (_, misfits) in zip(resolved, cannot_build)]
         refuse_misfits(plans)
 
     if inputs.for_airflow and not constraints:  # the image installs with the folder's file
@@ -439,11 +453,10 @@ def _pinned_versions(
     return {name: versions for name, versions in found.items() if name not in unparsable}
 
 
-def _plan(
-    inputs: Inputs, target: Target, constraints: Mapping[str, Constraints],
-    opened: OpenSources, progress: PrepareProgress,
-) -> TargetPlan:
-    """One target's pins, roots (the image's own tools too, for Airflow) and sources."""
+def _run(
+    inputs: Inputs, target: Target, constraints: Mapping[str, Constraints], opened: OpenSources,
+) -> tuple[Run, list[str]]:
+    """One target's pins and sources, and its roots (the image's own tools too, for Airflow)."""
     options = inputs.options
     pins = constraints[target.python].pins_for(target) if constraints else {}
     roots = list(inputs.specs)
@@ -451,8 +464,7 @@ def _plan(
         roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
     sources = WheelhouseSources(opened.index, opened.workshop, target, pins,
                                 options.allow_build)
-    run = Run(sources, inputs.dest, target, pins, options.allow_build, options.pre)
-    return plan_target(roots, run, options.keep_sdists, progress)
+    return Run(sources, inputs.dest, target, pins, options.allow_build, options.pre), roots
 
 
 # -- outputs ------------------------------------------------------------------------------

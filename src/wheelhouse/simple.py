@@ -10,6 +10,7 @@ still read by pypi-simple.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ _ANCHOR_START = re.compile(r"<a\s", re.IGNORECASE)
 _HREF = re.compile(r"""(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _BASE = re.compile(r"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 # PEP 691 JSON first, PEP 503 HTML for the indexes that serve only that.
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html, text/html;q=0.01"
@@ -37,6 +39,9 @@ class Link:
     yanked: bool
     yanked_reason: str | None
     size: int | None = None
+    # The sha256 of the file's METADATA, served beside it at URL + ".metadata" (PEP 658),
+    # when the page names one: the resolver then reads it without fetching the wheel.
+    metadata_sha256: str | None = None
 
 
 def page_links(
@@ -48,12 +53,16 @@ def page_links(
         from pypi_simple import ProjectPage  # its import (BeautifulSoup, pydantic) is slow
 
         page = ProjectPage.from_response(response, project)
+        older = _dist_info_metadata(response)
         for package in page.packages:
             if keep is not None and not keep(package.filename):
                 continue
+            digests = package.metadata_digests
+            if digests is None:
+                digests = older.get(package.filename)
             yield Link(package.filename, package.url, package.digests.get("sha256"),
                        package.requires_python, package.is_yanked, package.yanked_reason,
-                       package.size)
+                       package.size, _sha256((digests or {}).get("sha256")))
         return
     text = response.content.decode(response.encoding or "utf-8", errors="replace")
     yield from html_links(text, response.url, keep)
@@ -91,6 +100,10 @@ def html_links(
             attributes[key.lower()] = html.unescape(double or single or bare)
         algorithm, _, digest = fragment.partition("=")
         yanked = "data-yanked" in attributes
+        metadata = attributes.get("data-core-metadata")
+        if metadata is None:  # its name before PEP 714
+            metadata = attributes.get("data-dist-info-metadata")
+        metadata_algorithm, _, metadata_digest = (metadata or "").partition("=")
         yield Link(
             filename=filename,
             url=url,
@@ -98,7 +111,36 @@ def html_links(
             requires_python=attributes.get("data-requires-python") or None,
             yanked=yanked,
             yanked_reason=(attributes.get("data-yanked") or None) if yanked else None,
+            metadata_sha256=_sha256(metadata_digest) if metadata_algorithm == "sha256" else None,
         )
+
+
+def _sha256(digest: object) -> str | None:
+    """A sha256 hex digest, lowercased; None for anything else (a value that cannot be one
+    could never match: the metadata is then read from the wheel instead)."""
+    if isinstance(digest, str) and _SHA256.fullmatch(digest):
+        return digest.lower()
+    return None
+
+
+def _dist_info_metadata(response: requests.Response) -> dict[str, dict[str, str]]:
+    """filename -> digests of the JSON key PEP 714 renamed, `dist-info-metadata`, which
+    pypi-simple does not read: for an index that still writes only that one (PyPI writes
+    both). The page is parsed again only when it has the old key and not the new one."""
+    content = response.content
+    if b'"dist-info-metadata"' not in content or b'"core-metadata"' in content:
+        return {}
+    try:
+        files = json.loads(content).get("files")
+    except (ValueError, AttributeError):
+        return {}
+    found: dict[str, dict[str, str]] = {}
+    for item in files if isinstance(files, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("filename"), str):
+            digests = item.get("dist-info-metadata")
+            if isinstance(digests, dict):
+                found[item["filename"]] = digests
+    return found
 
 
 def _anchors(text: str) -> Iterator[str]:

@@ -23,17 +23,22 @@ from typing import Any, Literal, TypeVar
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.build import build_wheel
+from wheelhouse import net
+from wheelhouse.build import build_wheel, metadata_from_hook
 from wheelhouse.constraints import Pin
 from wheelhouse.download import Downloader, LocalFile
-from wheelhouse.errors import InputError
+from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.index import Index, IndexFile, parse_version
 from wheelhouse.manifest import BuildRecord
+from wheelhouse.remote_metadata import fetch_metadata
 from wheelhouse.resolve import PYTHON, Requirement, expand, identifier_of
+from wheelhouse.sdist import static_metadata
 from wheelhouse.selection import choose_file, dependencies, exact_versions
-from wheelhouse.target import Target
+from wheelhouse.target import Target, builds_here_fit
 from wheelhouse.wheelfile import Metadata, read_metadata
 
+# Remote METADATA reads are two small requests each, latency-bound: many at once.
+READERS = 16
 # Builds are `pip wheel` subprocesses that also wait on the index for their build
 # requirements: a few more than there are cores, so that a late one need not queue.
 BUILD_WORKERS = (os.cpu_count() or 1) + 2
@@ -52,65 +57,166 @@ class Built:
     sdist_size: int
     wheel: Path
     build: BuildRecord
+    metadata: Metadata
 
 
 class Workshop:
-    """What every target shares: each file downloaded once, read once, built once."""
+    """What every target shares: each file downloaded once, read once, built once.
+
+    A candidate's METADATA comes as cheaply as it can: for a wheel the resolver may not ship,
+    from the index without the whole file (remote_metadata.py); for a wheel it will ship (a
+    pinned one, or one already downloaded), from the file itself; for an sdist, from what
+    the sdist states (PEP 643) or its backend's metadata hook, never from a full build. Full
+    builds are for the pins of the final resolution alone (`wheel`).
+    """
 
     def __init__(self, downloader: Downloader, build: dict[str, Any]) -> None:
         self.downloader = downloader
         # build_wheel's keyword arguments: cache, index_urls, find_links, check_reproducible
         self.build = build
-        self.built: dict[str, Built] = {}
         self.statuses: dict[str, Status] = {}
         self._metadata: dict[str, Future[Metadata]] = {}
+        self._remote: dict[str, Future[Metadata | None]] = {}
+        self._wheels: dict[str, Future[Built]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._builds = ThreadPoolExecutor(max_workers=BUILD_WORKERS, thread_name_prefix="build")
+        self._reads = ThreadPoolExecutor(max_workers=READERS, thread_name_prefix="metadata")
 
-    def metadata(self, file: IndexFile) -> Future[Metadata]:
-        """The METADATA of the wheel `file` is, or of the wheel built from it: started now."""
+    def metadata(self, file: IndexFile, whole: bool = False) -> Future[Metadata]:
+        """The METADATA of `file` (a wheel, or an sdist's own), started now. `whole`: the
+        file will be shipped, so download it whole and read it there."""
         with self._lock:
             future = self._metadata.get(file.filename)
             if future is not None:
                 return future
             future = self._metadata[file.filename] = Future()
-        try:
-            download = self.downloader.fetch(file)
-        except RuntimeError as exc:  # the run is shutting down
-            future.set_exception(exc)
+        if file.is_wheel and not whole and not self.downloader.at_hand(file.filename):
+            try:
+                remote = self._reads.submit(fetch_metadata, self.downloader.session, file)
+            except RuntimeError as exc:  # the run is shutting down
+                future.set_exception(exc)
+                return future
+            self._remote[file.filename] = remote
+            remote.add_done_callback(lambda done: self._read_remotely(file, done, future))
             return future
-        download.add_done_callback(lambda done: self._downloaded(file, done, future))
+        self._from_download(file, future)
         return future
+
+    def wheel(self, file: IndexFile) -> Future[Built]:
+        """The wheel built from the sdist `file` (once, whoever asks), started now."""
+        with self._lock:
+            future = self._wheels.get(file.filename)
+            if future is not None:
+                return future
+            future = self._wheels[file.filename] = Future()
+
+        def known(metadata: Future[Metadata]) -> None:  # the sdist is here by now
+            if metadata.cancelled():
+                future.cancel()
+            elif (failure := metadata.exception()) is not None:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(failure)
+            else:
+                resolved = metadata.result()
+                self._after_download(file, future,
+                                     lambda local: self._build(file, local, resolved))
+
+        self.metadata(file).add_done_callback(known)
+        return future
+
+    def shipped_metadata(self, file: IndexFile, local: LocalFile) -> Metadata:
+        """METADATA from the verified wheel that ships; if the resolver read it from the index
+        without the file, the two must agree, or the resolution rests on what does not ship."""
+        metadata = _checked(file, local.path)
+        remote = self._remote.get(file.filename)
+        seen = remote.result() if remote is not None and remote.done() and not \
+            remote.exception() else None
+        if seen is not None and _needs(seen) != _needs(metadata):
+            raise NetworkError(f"{file.filename}: the METADATA the index served apart from the "
+                               f"file ({net.redact(file.url)}) is not the file's own; refusing "
+                               "a resolution made on it.")
+        return metadata
 
     def close(self) -> None:
         """Stop what is under way: builds still running are killed, queued ones dropped."""
         self._stop.set()
+        self._reads.shutdown(wait=True, cancel_futures=True)
         self._builds.shutdown(wait=True, cancel_futures=True)
 
-    def _downloaded(self, file: IndexFile, download: Future[LocalFile],
-                    future: Future[Metadata]) -> None:
-        if download.cancelled():
+    def _read_remotely(self, file: IndexFile, remote: Future[Metadata | None],
+                       future: Future[Metadata]) -> None:
+        """Parsed from the index's answer; where the index cannot serve it apart from the
+        file, from the whole file after all."""
+        if remote.cancelled():
             future.cancel()
             return
-        failure = download.exception()
+        failure = remote.exception()
         if failure is not None:
             if future.set_running_or_notify_cancel():
                 future.set_exception(failure)
             return
-        local = download.result()
-        if file.is_wheel:
-            _settle(future, lambda: _checked(file, local.path))
+        found = remote.result()
+        if found is None:
+            self._from_download(file, future)
             return
-        try:
-            self._builds.submit(_settle, future, lambda: self._build(file, local))
-        except RuntimeError:  # the run is shutting down
-            future.cancel()
+        _settle(future, lambda: _named(file, found))
 
-    def _build(self, file: IndexFile, local: LocalFile) -> Metadata:
+    def _from_download(self, file: IndexFile, future: Future[Metadata]) -> None:
+        if file.is_wheel:
+            self._after_download(file, future, lambda local: _checked(file, local.path),
+                                 pool=None)
+        else:
+            self._after_download(file, future, lambda local: self._sdist_metadata(file, local))
+
+    def _after_download(self, file: IndexFile, future: Future[T],
+                        work: Callable[[LocalFile], T], pool: str | None = "build") -> None:
+        """Settle `future` with `work(local file)` once `file` is downloaded: in the build
+        pool (sdists: their backends run there), or in the download's own thread."""
+        try:
+            download = self.downloader.fetch(file)
+        except RuntimeError as exc:  # the run is shutting down
+            future.set_exception(exc)
+            return
+
+        def downloaded(done: Future[LocalFile]) -> None:
+            if done.cancelled():
+                future.cancel()
+                return
+            failure = done.exception()
+            if failure is not None:
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(failure)
+                return
+            local = done.result()
+            if pool is None:
+                _settle(future, lambda: work(local))
+                return
+            try:
+                self._builds.submit(_settle, future, lambda: work(local))
+            except RuntimeError:  # the run is shutting down
+                future.cancel()
+
+        download.add_done_callback(downloaded)
+
+    def _sdist_metadata(self, file: IndexFile, local: LocalFile) -> Metadata:
+        """What the sdist states for itself (PEP 643, PEP 621), else its metadata hook."""
+        found = static_metadata(local.path)
+        if found is None:
+            found = metadata_from_hook(
+                local.path, local.sha256, self.build["cache"], self.build["index_urls"],
+                self.build["find_links"], stop=self._stop)
+        return _named(file, found)
+
+    def _build(self, file: IndexFile, local: LocalFile, resolved: Metadata) -> Built:
         wheel, record = build_wheel(local.path, local.sha256, **self.build, stop=self._stop)
-        self.built[file.filename] = Built(file, local.sha256, local.size, wheel, record)
-        return _checked(file, wheel)
+        built = _checked(file, wheel)
+        if _needs(built) != _needs(resolved):
+            raise InputError(
+                f"the wheel built from {file.filename} declares other dependencies or "
+                f"Requires-Python ({_shown(built)}) than its metadata said when it was "
+                f"resolved ({_shown(resolved)}); the resolution cannot stand on it.")
+        return Built(file, local.sha256, local.size, wheel, record, built)
 
 
 class WheelhouseSources:
@@ -174,7 +280,9 @@ class WheelhouseSources:
         chosen, _ = choose_file(files, self.target, True, self.allow_build)
         if chosen is None:
             return
-        self.workshop.metadata(chosen).add_done_callback(
+        if not chosen.is_wheel and builds_here_fit(self.target):
+            self.workshop.wheel(chosen)  # pinned: built whatever else is decided, so start now
+        self.workshop.metadata(chosen, whole=True).add_done_callback(
             lambda done: _quietly(self._metadata_known, done, chosen, extra))
 
     def _metadata_known(self, metadata: Future[Metadata], file: IndexFile,
@@ -186,14 +294,31 @@ class WheelhouseSources:
 
 def _checked(file: IndexFile, wheel: Path) -> Metadata:
     """A wheel's METADATA, refused when it names another project or version than its file."""
-    metadata = read_metadata(wheel)
+    return _named(file, read_metadata(wheel), wheel.name)
+
+
+def _named(file: IndexFile, metadata: Metadata, where: str | None = None) -> Metadata:
     if canonicalize_name(metadata.name) != file.name or parse_version(
             metadata.version) != file.version:
         raise InputError(
-            f"{wheel.name} says it is {metadata.name} {metadata.version} in its METADATA, "
-            f"not {file.name} {file.version}."
+            f"{where or file.filename} says it is {metadata.name} {metadata.version} in its "
+            f"METADATA, not {file.name} {file.version}."
         )
     return metadata
+
+
+def _needs(metadata: Metadata) -> tuple[frozenset[str], str | None, frozenset[str]]:
+    """What a resolution read from METADATA: dependencies, Requires-Python, extras."""
+    return (frozenset(metadata.requires_dist), metadata.requires_python,
+            frozenset(canonicalize_name(e) for e in metadata.provides_extra))
+
+
+def _shown(metadata: Metadata) -> str:
+    shown = "; ".join(sorted(metadata.requires_dist)[:4]) or "no dependencies"
+    more = f" and {len(metadata.requires_dist) - 4} more" if len(metadata.requires_dist) > 4 \
+        else ""
+    return shown + more + (f", Python {metadata.requires_python}"
+                           if metadata.requires_python else "")
 
 
 def _settle(future: Future[T], work: Callable[[], T]) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import platform
 import re
 import sys
+import sysconfig
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 from packaging import tags
 from packaging.markers import (
@@ -274,6 +275,33 @@ def make_target(
         host=host,
         requested=python or full,
     )
+
+
+@cache
+def _native_build_tag() -> Tag:
+    """The tag a non-pure wheel built on this machine carries (cp311-cp311-linux_x86_64)."""
+    first = next(iter(tags.sys_tags()))
+    platform_tag = sysconfig.get_platform().replace("-", "_").replace(".", "_")
+    return Tag(first.interpreter, first.abi, platform_tag)
+
+
+def builds_here_fit(target: Target) -> bool:
+    """Whether a non-pure wheel built on this machine serves `target`: its Python, ABI and
+    platform are among the target's (a pure one serves every target). `linux_*` names no C
+    library, so a musl target is served only by a musl machine, and a glibc one by glibc."""
+    if target.platform.startswith("musllinux") != _host_is_musl():
+        return False
+    return target.rank(frozenset({_native_build_tag()})) is not None
+
+
+@cache
+def _host_is_musl() -> bool:
+    return any(tag.platform.startswith("musllinux") for tag in tags.sys_tags())
+
+
+def native_build_name() -> str:
+    """This machine as a builder, in a message: `cp311-cp311-linux_x86_64`."""
+    return str(_native_build_tag())
 
 
 def _host_implementation() -> str:

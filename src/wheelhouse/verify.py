@@ -332,9 +332,10 @@ def check_empty(folder: Folder) -> list[Finding]:
         findings.append(Finding("empty", f"{layout.MANIFEST} lists no file: it vouches for "
                                 "nothing.", file=layout.MANIFEST, expected="at least one file",
                                 found="none"))
-    if not any(name.endswith(".whl") for name in folder.inspections):
-        findings.append(Finding("empty", f"{folder.path} holds no wheel: there is nothing to "
-                                "install.", expected="at least one wheel", found="none"))
+    if not folder.inspections:  # wheels, or sdists shipped to be built (--keep-sdists)
+        findings.append(Finding("empty", f"{folder.path} holds no wheel or sdist: there is "
+                                "nothing to install.", expected="at least one distribution",
+                                found="none"))
     return findings
 
 

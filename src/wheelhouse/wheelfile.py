@@ -195,23 +195,49 @@ def over_limits(archive: zipfile.ZipFile, filename: str) -> dict[str, str]:
 
 def metadata_from_zip(archive: zipfile.ZipFile, filename: str) -> Metadata:
     """METADATA from the wheel's own .dist-info, parsed by pkginfo."""
+    info = metadata_member(archive, filename)
+    if info.file_size > METADATA_LIMIT:
+        raise InputError(f"{filename}: its METADATA is larger than {METADATA_LIMIT >> 20} MiB.")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        # zipfile inflates bzip2 and lzma with no bound on each step; wheels use neither.
+        raise InputError(f"{filename}: its METADATA is compressed with zip method "
+                         f"{info.compress_type}, not stored or deflated as wheels are.")
+    try:
+        # Asked for its declared size: zipfile then inflates no more than that (a read of
+        # "everything" inflates up to 1 GiB a step before cutting it to the declared size).
+        with archive.open(info) as member:
+            data = member.read(info.file_size)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputError(f"{filename}: METADATA cannot be read ({exc}).") from None
+    return metadata_from_bytes(data, filename)
+
+
+def metadata_member(archive: zipfile.ZipFile, filename: str) -> zipfile.ZipInfo:
+    """The wheel's one .dist-info/METADATA member (a wheel with none, or several, is an
+    error naming it)."""
     names = [n for n in archive.namelist()
              if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
     if len(names) != 1:
         raise InputError(f"{filename} has {len(names)} .dist-info/METADATA files, not one.")
-    if archive.getinfo(names[0]).file_size > METADATA_LIMIT:
-        raise InputError(f"{filename}: its METADATA is larger than {METADATA_LIMIT >> 20} MiB.")
-    try:
-        data = archive.read(names[0])  # zipfile stops at the declared size
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise InputError(f"{filename}: METADATA cannot be read ({exc}).") from None
+    return archive.getinfo(names[0])
+
+
+def metadata_from_bytes(data: bytes, filename: str) -> Metadata:
+    """A METADATA file's fields, parsed by pkginfo: from a wheel, or as an index serves it
+    beside the wheel (PEP 658)."""
     dist = pkginfo.Distribution()
     dist.parse(data)
     if not dist.name or not dist.version:
         raise InputError(f"{filename} has no Name or Version in its METADATA.")
+    return metadata_of(dist)
+
+
+def metadata_of(dist: pkginfo.Distribution) -> Metadata:
+    """The fields wheelhouse uses, from metadata pkginfo parsed (a wheel's or an sdist's);
+    the caller has checked it has a name and a version."""
     return Metadata(
-        name=dist.name,
-        version=dist.version,
+        name=dist.name or "",
+        version=dist.version or "",
         requires_dist=tuple(dist.requires_dist or ()),
         requires_python=dist.requires_python or None,
         provides_extra=tuple(dist.provides_extras or ()),
