@@ -164,6 +164,8 @@ class Provider(AbstractProvider):
         self.patch_excluded: dict[str, tuple[Version, str, str]] = {}
         self._satisfied: dict[tuple[int, Version], tuple[SpecifierSet, bool]] = {}
         self._by_project: dict[str, tuple[list[Version], dict[Version, list[IndexFile]]]] = {}
+        self._admits: dict[tuple[str, str], frozenset[int]] = {}
+        self._chosen: dict[tuple[str, Version, bool], tuple[IndexFile | None, str]] = {}
 
     def identify(self, requirement_or_candidate: Requirement | Candidate) -> str:
         return requirement_or_candidate.identifier
@@ -218,22 +220,18 @@ class Provider(AbstractProvider):
             newest_first, by_version = self._versions(name)
         except ProjectNotFound:  # no older version of a parent can make it appear: say so
             return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
+        admitted = self._admitted(name, specifiers)  # positions in newest_first
         allow_pre = self.pre or any(s.prereleases for s in specifiers) or not any(
-            not v.is_prerelease and all(s.contains(v) for s in specifiers)
-            for v in newest_first)  # PEP 440: pre-releases when nothing final satisfies
-        exact = exact_versions(specifiers)
-        if exact:  # a pin admits only its own version: skip scanning thousands of releases
-            newest_first = [v for v in newest_first if v in exact]
+            not newest_first[i].is_prerelease for i in admitted)  # PEP 440: pre-releases
+        exact = exact_versions(specifiers)                       # when no final one does
         matches: list[Candidate] = []
         unservable: list[Candidate] = []
-        for version in newest_first:
-            if version in banned:
+        for position in sorted(admitted):
+            version = newest_first[position]
+            if version in banned or (version.is_prerelease and not allow_pre) or (
+                    exact and version not in exact):
                 continue
-            if not all(spec.contains(version, prereleases=allow_pre) for spec in specifiers):
-                continue
-            chosen, why = choose_file(
-                by_version[version], self.target, version in exact, self.allow_build
-            )
+            chosen, why = self._file(name, version, version in exact, by_version[version])
             if chosen is not None:
                 matches.append(Candidate(name, version, extra, chosen))
                 continue
@@ -243,6 +241,31 @@ class Provider(AbstractProvider):
                 problem = f"{name}=={version}: {why}"
                 unservable.append(Candidate(name, version, extra, problem=problem))
         return matches or (unservable if self.stand_ins else [])
+
+    def _admitted(self, name: str, specifiers: list[SpecifierSet]) -> frozenset[int]:
+        """Where, in the project's versions newest first, are those every specifier admits
+        (pre-releases included). Each specifier is checked against a project's versions
+        once: backtracking asks again thousands of times (botocore has 2,000 versions), and
+        a specifier's `contains` is slow; positions intersect fast."""
+        versions, _ = self._versions(name)
+        admitted: frozenset[int] | None = None
+        for specifier in specifiers:
+            key = (name, str(specifier))
+            allowed = self._admits.get(key)
+            if allowed is None:
+                allowed = self._admits[key] = frozenset(
+                    i for i, v in enumerate(versions) if specifier.contains(v, prereleases=True))
+            admitted = allowed if admitted is None else admitted & allowed
+        return frozenset(range(len(versions))) if admitted is None else admitted
+
+    def _file(self, name: str, version: Version, exact: bool,
+              files: list[IndexFile]) -> tuple[IndexFile | None, str]:
+        """choose_file, once per version (and whether it was pinned exactly)."""
+        key = (name, version, exact)
+        found = self._chosen.get(key)
+        if found is None:
+            found = self._chosen[key] = choose_file(files, self.target, exact, self.allow_build)
+        return found
 
     def is_satisfied_by(self, requirement: Requirement, candidate: Candidate) -> bool:
         if candidate.problem is not None:
