@@ -140,7 +140,7 @@ class Run:
 def refuse_misfits(plans: list[TargetPlan]) -> None:
     """A wheel built here that does not fit a target: name every package and target at once.
     The wheel never reached the folder."""
-    misfits = [f"{misfit.why} ({plan.target.name})" for plan in plans for misfit in plan.misfits]
+    misfits = [misfit.why for plan in plans for misfit in plan.misfits]  # each names its target
     if misfits:
         raise InputError(
             f"{len(misfits)} package(s) cannot be served: " + "; ".join(misfits)

@@ -102,6 +102,11 @@ class Inputs:
         return self.options.dest
 
     @property
+    def command(self) -> str:
+        """The run in a line, for the headers of the files it writes."""
+        return "wheelhouse prepare " + " ".join(self.specs)
+
+    @property
     def for_airflow(self) -> bool:
         return airflow.is_airflow(self.specs)
 
@@ -482,7 +487,7 @@ def _outputs(
     airflow_record = None
     if inputs.for_airflow:
         airflow_record = _airflow_files(constraints, plans, contents)
-    header = "wheelhouse prepare " + " ".join(inputs.specs)
+    header = inputs.command
     several = len(plans) > 1
     locks = {}
     for plan in plans:
@@ -534,12 +539,11 @@ def _outputs(
 
 def _generated_constraints(inputs: Inputs, plans: list[TargetPlan]) -> dict[str, Constraints]:
     """Per target Python, the resolved pins as a constraints file (constraints.py)."""
-    header = "wheelhouse prepare " + " ".join(inputs.specs)
     by_python: dict[str, list[tuple[Target, dict[str, str]]]] = defaultdict(list)
     for plan in plans:
         by_python[plan.target.python].append(
             (plan.target, {pin.name: str(pin.version) for pin in plan.resolution.pins}))
-    return {python: generated_constraints(python, resolved, header)
+    return {python: generated_constraints(python, resolved, inputs.command)
             for python, resolved in by_python.items()}
 
 

@@ -44,6 +44,7 @@ READERS = 16
 BUILD_WORKERS = (os.cpu_count() or 1) + 2
 
 T = TypeVar("T")
+S = TypeVar("S")
 # What became of each file of a run, for its summary.
 Status = Literal["downloaded", "reused", "built"]
 
@@ -98,7 +99,7 @@ class Workshop:
                 future.set_exception(exc)
                 return future
             self._remote[file.filename] = remote
-            remote.add_done_callback(lambda done: self._read_remotely(file, done, future))
+            _then(remote, future, lambda found: self._read_remotely(file, found, future))
             return future
         self._from_download(file, future)
         return future
@@ -111,18 +112,10 @@ class Workshop:
                 return future
             future = self._wheels[file.filename] = Future()
 
-        def known(metadata: Future[Metadata]) -> None:  # the sdist is here by now
-            if metadata.cancelled():
-                future.cancel()
-            elif (failure := metadata.exception()) is not None:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(failure)
-            else:
-                resolved = metadata.result()
-                self._after_download(file, future,
-                                     lambda local: self._build(file, local, resolved))
+        def known(resolved: Metadata) -> None:  # the sdist is here by now
+            self._after_download(file, future, lambda local: self._build(file, local, resolved))
 
-        self.metadata(file).add_done_callback(known)
+        _then(self.metadata(file), future, known)
         return future
 
     def shipped_metadata(self, file: IndexFile, local: LocalFile) -> Metadata:
@@ -144,19 +137,10 @@ class Workshop:
         self._reads.shutdown(wait=True, cancel_futures=True)
         self._builds.shutdown(wait=True, cancel_futures=True)
 
-    def _read_remotely(self, file: IndexFile, remote: Future[Metadata | None],
+    def _read_remotely(self, file: IndexFile, found: Metadata | None,
                        future: Future[Metadata]) -> None:
         """Parsed from the index's answer; where the index cannot serve it apart from the
         file, from the whole file after all."""
-        if remote.cancelled():
-            future.cancel()
-            return
-        failure = remote.exception()
-        if failure is not None:
-            if future.set_running_or_notify_cancel():
-                future.set_exception(failure)
-            return
-        found = remote.result()
         if found is None:
             self._from_download(file, future)
             return
@@ -165,12 +149,12 @@ class Workshop:
     def _from_download(self, file: IndexFile, future: Future[Metadata]) -> None:
         if file.is_wheel:
             self._after_download(file, future, lambda local: _checked(file, local.path),
-                                 pool=None)
+                                 in_build_pool=False)
         else:
             self._after_download(file, future, lambda local: self._sdist_metadata(file, local))
 
     def _after_download(self, file: IndexFile, future: Future[T],
-                        work: Callable[[LocalFile], T], pool: str | None = "build") -> None:
+                        work: Callable[[LocalFile], T], in_build_pool: bool = True) -> None:
         """Settle `future` with `work(local file)` once `file` is downloaded: in the build
         pool (sdists: their backends run there), or in the download's own thread."""
         try:
@@ -179,17 +163,8 @@ class Workshop:
             future.set_exception(exc)
             return
 
-        def downloaded(done: Future[LocalFile]) -> None:
-            if done.cancelled():
-                future.cancel()
-                return
-            failure = done.exception()
-            if failure is not None:
-                if future.set_running_or_notify_cancel():
-                    future.set_exception(failure)
-                return
-            local = done.result()
-            if pool is None:
+        def downloaded(local: LocalFile) -> None:
+            if not in_build_pool:
                 _settle(future, lambda: work(local))
                 return
             try:
@@ -197,7 +172,7 @@ class Workshop:
             except RuntimeError:  # the run is shutting down
                 future.cancel()
 
-        download.add_done_callback(downloaded)
+        _then(download, future, downloaded)
 
     def _sdist_metadata(self, file: IndexFile, local: LocalFile) -> Metadata:
         """What the sdist states for itself (PEP 643, PEP 621), else its metadata hook."""
@@ -319,6 +294,22 @@ def _shown(metadata: Metadata) -> str:
         else ""
     return shown + more + (f", Python {metadata.requires_python}"
                            if metadata.requires_python else "")
+
+
+def _then(source: Future[S], future: Future[T], step: Callable[[S], None]) -> None:
+    """When `source` is done, `step(its result)`, which goes on to settle `future`; a source
+    cancelled or failed cancels or fails `future` instead."""
+
+    def done(finished: Future[S]) -> None:
+        if finished.cancelled():
+            future.cancel()
+        elif (failure := finished.exception()) is not None:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(failure)
+        else:
+            step(finished.result())
+
+    source.add_done_callback(done)
 
 
 def _settle(future: Future[T], work: Callable[[], T]) -> None:
