@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 
 from wheelhouse import layout
 from wheelhouse.constraints import parse_constraints
-from wheelhouse.errors import InputError
+from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.index import name_and_version, parse_filename
 from wheelhouse.lock import parse_lock
 from wheelhouse.manifest import Manifest
-from wheelhouse.simple import html_links
+from wheelhouse.simple import html_links, json_links
 from wheelhouse.wheelfile import metadata_from_zip, structural_problems
 
 EXAMPLES = int(os.environ.get("WHEELHOUSE_FUZZ_EXAMPLES", "200"))
@@ -83,6 +83,30 @@ tags = st.sampled_from(["<a ", "<a href=", "</a>", ">", '"', "'", "#sha256=", "&
 def test_the_html_page_scanner(page):
     for link in html_links(page, "https://index.example/simple/p/"):
         assert isinstance(link.filename, str) and isinstance(link.url, str)
+
+
+# PEP 691-shaped pages: the real keys, with values of any shape.
+FILE_KEYS = ("filename", "url", "hashes", "requires-python", "yanked", "size", "core-metadata",
+             "dist-info-metadata")
+json_files = st.dictionaries(st.sampled_from(FILE_KEYS), json_values, max_size=8)
+json_pages = st.fixed_dictionaries({}, optional={
+    "meta": st.fixed_dictionaries({}, optional={"api-version": st.text(max_size=5)}) | json_values,
+    "files": st.lists(json_files | json_values, max_size=6) | json_values,
+}) | json_values
+
+
+@fuzz
+@given(json_pages.map(json.dumps).map(str.encode) | st.binary(max_size=60))
+def test_the_json_page_reader(page):
+    try:
+        links = list(json_links(page, "https://index.example/simple/p/", "p"))
+    except NetworkError:
+        return
+    for link in links:
+        assert isinstance(link.filename, str) and link.filename
+        assert isinstance(link.url, str) and isinstance(link.yanked, bool)
+        assert link.size is None or (type(link.size) is int and link.size >= 0)
+        assert link.sha256 is None or len(link.sha256) == 64
 
 
 @fuzz

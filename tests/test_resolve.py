@@ -9,13 +9,16 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from packaging.specifiers import InvalidSpecifier, Specifier
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from wheelhouse.constraints import parse_constraints
 from wheelhouse.errors import InputError
 from wheelhouse.index import IndexFile, ProjectNotFound
-from wheelhouse.resolve import Resolution, resolve
+from wheelhouse.resolve import Resolution, admitted_positions, resolve
 from wheelhouse.target import make_target
 from wheelhouse.wheelfile import Metadata
 
@@ -35,6 +38,7 @@ class FakeSources:
         self._files: dict[str, list[IndexFile]] = {}
         self._metadata: dict[str, Metadata] = {}
         self.looked_ahead: list[str] = []
+        self.read_ahead_files: list[str] = []
         for project, releases in projects.items():
             name = canonicalize_name(project)
             for version, requires, *rest in releases:
@@ -80,6 +84,9 @@ class FakeSources:
 
     def look_ahead(self, requirements) -> None:
         self.looked_ahead.extend(r.identifier for r in requirements)
+
+    def read_ahead(self, files) -> None:
+        self.read_ahead_files.extend(f.filename for f in files)
 
 
 def run(projects, specs, target=PY311, pins=None, allow_build=True, pre=False) -> Resolution:
@@ -290,6 +297,29 @@ def test_a_version_with_no_file_for_the_target_is_passed_over_for_an_older_paren
     assert versions(run(PARSER, ["app"])) == {"app": "1.12.6", "parser": "2.0.8"}  # it builds
 
 
+def test_walking_back_through_a_projects_versions_reads_the_next_ones_ahead():
+    """Once the newest candidate is passed over, the next READ_AHEAD versions' METADATA is
+    asked for at once (in parallel, by the real sources), not one round trip at a time; a
+    resolution that takes the newest reads nothing ahead."""
+    from wheelhouse.resolve import READ_AHEAD
+
+    newest, pinned = 2 * READ_AHEAD + 16, READ_AHEAD + 8
+    walk = {"app": [(f"1.{n}", [f"dep=={n}"]) for n in range(newest + 1)],
+            "dep": [(str(n), []) for n in range(newest + 1)]}
+    sources = FakeSources(walk)
+    resolution = resolve(["app"], constraints(f"dep=={pinned}\n".encode()), PY311, sources,
+                         allow_build=True, pre=False)
+    assert versions(resolution) == {"app": f"1.{pinned}", "dep": str(pinned)}
+    ahead = {Version(f.split("-")[1]) for f in sources.read_ahead_files}
+    assert {Version(f"1.{n}") for n in range(pinned + 1, newest - 1)} <= ahead  # the walk
+    assert min(ahead) == Version(f"1.{pinned - READ_AHEAD}")  # and no further
+    assert not {Version(f"1.{newest}"), Version(f"1.{newest - 1}")} & ahead  # read when asked
+
+    taken = FakeSources(walk)
+    resolve(["app"], {}, PY311, taken, allow_build=True, pre=False)
+    assert taken.read_ahead_files == []
+
+
 def test_only_when_no_version_serves_is_the_package_named():
     message = failure(PARSER, ["app==1.12.6"], allow_build=False)
     assert message.startswith("1 package(s) cannot be served for ")
@@ -348,3 +378,25 @@ def test_bad_requests_and_markers_that_exclude_everything_are_input_errors():
         run(BETA, ["beta @ https://example.invalid/beta-1.0.tar.gz"])
     with pytest.raises(InputError, match=f"no requirement applies to {PY311.name}"):
         run(BETA, ['beta; sys_platform == "win32"'])
+
+
+VERSION_TEXTS = st.builds(
+    "{}{}.{}{}{}{}{}".format,
+    st.sampled_from(["", "", "1!"]), st.integers(0, 3), st.integers(0, 3),
+    st.sampled_from(["", "", ".0", ".1"]), st.sampled_from(["", "", "a1", "b2", "rc1"]),
+    st.sampled_from(["", "", ".post1", ".post2"]), st.sampled_from(["", "", ".dev0", "+local"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(VERSION_TEXTS, min_size=1, max_size=40), VERSION_TEXTS,
+       st.sampled_from(["<", "<=", ">", ">=", "==", "!=", "~="]))
+def test_the_versions_a_specifier_admits_are_those_contains_admits(texts, bound, operator):
+    """Bisection finds an ordered comparison's edge: the same positions as checking each
+    version, across pre-, post-, dev-releases, epochs and local versions."""
+    newest_first = sorted({Version(t) for t in texts}, reverse=True)
+    try:
+        specifier = Specifier(f"{operator}{bound}")
+    except InvalidSpecifier:  # ~= needs two release parts, local versions only with ==/!=
+        return
+    expected = {i for i, v in enumerate(newest_first) if specifier.contains(v, prereleases=True)}
+    assert admitted_positions(newest_first, specifier) == expected

@@ -93,3 +93,50 @@ def test_a_pep_691_json_page_from_a_real_server(web):
     assert (wheel.sha256, wheel.size, wheel.kind) == ("cd" * 32, 20, "wheel")
     assert wheel.yanked and wheel.yanked_reason == "broken"
     assert any(hit.startswith("/simple/demo/") for hit in web.hits)
+
+
+def test_a_pep_691_page_checks_each_field_and_passes_over_broken_entries():
+    """Every field is untrusted: a value of the wrong type is dropped, an entry without a
+    filename or URL is passed over, and the older PEP 714 key is still read."""
+    import json
+
+    from wheelhouse.simple import json_links
+
+    page = {"meta": {"api-version": "1.3"}, "name": "demo", "files": [
+        "not an entry",
+        {"filename": "demo-0.1.tar.gz"},
+        {"filename": 7, "url": "x"},
+        {"filename": "demo-1.0-py3-none-any.whl", "url": "demo-1.0-py3-none-any.whl",
+         "hashes": {"sha256": "not hex"}, "size": True, "requires-python": 3,
+         "yanked": "", "core-metadata": {"sha256": "EF" * 32}},
+        {"filename": "demo-2.0-py3-none-any.whl", "url": "https://f.example/demo-2.0.whl",
+         "hashes": ["sha256"], "size": -1, "yanked": 1,
+         "dist-info-metadata": {"sha256": "ab" * 32}},
+    ]}
+    one, two = json_links(json.dumps(page).encode(), "https://index.example/simple/demo/", "demo")
+    assert one.url == "https://index.example/simple/demo/demo-1.0-py3-none-any.whl"
+    assert (one.sha256, one.size, one.requires_python) == (None, None, None)
+    assert one.yanked and one.yanked_reason is None  # "" as data-yanked="" is
+    assert one.metadata_sha256 == "ef" * 32
+    assert (two.sha256, two.size, two.yanked) == (None, None, False)
+    assert two.metadata_sha256 == "ab" * 32
+
+
+def test_a_page_that_is_not_pep_691_fails_the_run_with_one_sentence(web, run_cli, tmp_path):
+    """A broken JSON page, or one in a Simple API major version this reader does not know,
+    is the index's failure (exit 3), said in one sentence naming the page."""
+    import json
+
+    json_type = {"Content-Type": "application/vnd.pypi.simple.v1+json"}
+    web.file("/simple/broken/", b'{"files": "none"', json_type)
+    web.file("/simple/future/", json.dumps(
+        {"meta": {"api-version": "2.0"}, "name": "future", "files": []}).encode(), json_type)
+    for project, said in (("broken", "is not valid JSON"),
+                          ("future", "speaks Simple API version 2.0")):
+        dest = tmp_path / project
+        done = run_cli("prepare", project, "--index-url", f"{web.url}/simple",
+                       "--python", "3.11", "--platform", "manylinux_2_28_x86_64",
+                       "--dest", str(dest))
+        assert done.returncode == 3, done.stderr
+        assert said in done.stderr and f"the index page of {project}" in done.stderr
+        assert "Traceback" not in done.stderr and not (dest / "wheelhouse.json").exists()

@@ -100,3 +100,28 @@ def test_an_exact_requirement_is_followed_like_a_pin(look_ahead):
     # Neither pinned nor exact: the version is the resolver's choice, so nothing is fetched.
     fetched, _ = look_ahead("3.11", "manylinux_2_28_x86_64", ["alpha>=1.0"], unpinned)
     assert fetched == set()
+
+
+def test_read_ahead_starts_on_wheels_metadata_and_leaves_sdists_alone(pypiserver, tmp_path):
+    """The resolver walking back names the next candidates: their wheels' METADATA is read at
+    once; an sdist's (a download, perhaps a build hook) waits until it is asked for."""
+    session = net.make_session(pool_size=8)
+    index = Index(session, [pypiserver.url], [])
+    (tmp_path / "dest").mkdir()
+    downloader = Downloader(session, tmp_path / "dest", jobs=4)
+    workshop = Workshop(downloader, build={"cache": cache_root(None),
+                                           "index_urls": [pypiserver.url], "find_links": []})
+    try:
+        sources = WheelhouseSources(index, workshop, make_target("3.11", "manylinux_2_28_x86_64"),
+                                    {}, allow_build=True)
+        files = index.project_files("alpha") + index.project_files("sdistonly")
+        wheels = {f.filename for f in files if f.is_wheel}
+        assert wheels and len(wheels) < len(files)  # the universe has both kinds here
+        sources.read_ahead(files)
+        assert set(workshop._metadata) == wheels
+        for filename in wheels:
+            assert workshop._metadata[filename].result(timeout=60).name == "alpha"
+    finally:
+        index.close()
+        downloader.close()
+        workshop.close()

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as Spec
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 from resolvelib import AbstractProvider, BaseReporter, Resolver
@@ -36,6 +36,10 @@ from wheelhouse.wheelfile import Metadata
 
 PYTHON = "<python>"
 MAX_ROUNDS = 20000
+# Once the resolver passes over a project's newest candidate, it often walks back through
+# dozens (boto3 against a botocore pin: 550): the METADATA of this many more is read ahead,
+# in parallel, rather than one round trip at a time.
+READ_AHEAD = 32
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,8 @@ class Sources(Protocol):
     def metadata(self, file: IndexFile) -> Metadata: ...
 
     def look_ahead(self, wanted: Iterable[Requirement]) -> None: ...
+
+    def read_ahead(self, files: Iterable[IndexFile]) -> None: ...
 
 
 def identifier_of(name: str, extra: str | None) -> str:
@@ -203,12 +209,15 @@ class Provider(AbstractProvider):
         identifier: str,
         requirements: Mapping[str, Iterator[Requirement]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]]:
+        """The candidates, newest first, made only as the resolver reaches them: it asks
+        again at every step of a backtrack, and mostly takes the first (botocore admits a
+        thousand versions where one is pinned)."""
         wanted = list(requirements[identifier])
         if identifier == PYTHON:
-            if all(r.specifier.contains(self._python, prereleases=True) for r in wanted):
-                return [Candidate(PYTHON, self._python)]
-            return []
+            python = self._python
+            fits = all(r.specifier.contains(python, prereleases=True) for r in wanted)
+            return lambda: iter([Candidate(PYTHON, python)] if fits else [])
         name = wanted[0].name if wanted else project_of(identifier)
         extra = wanted[0].extra if wanted else None
         specifiers = [r.specifier for r in wanted]
@@ -219,43 +228,70 @@ class Provider(AbstractProvider):
         try:
             newest_first, by_version = self._versions(name)
         except ProjectNotFound:  # no older version of a parent can make it appear: say so
-            return [Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")]
+            missing = Candidate(name, Version("0"), extra, problem=f"{name} is not on any index")
+            return lambda: iter([missing])
         admitted = self._admitted(name, specifiers)  # positions in newest_first
         allow_pre = self.pre or any(s.prereleases for s in specifiers) or not any(
             not newest_first[i].is_prerelease for i in admitted)  # PEP 440: pre-releases
         exact = exact_versions(specifiers)                       # when no final one does
-        matches: list[Candidate] = []
-        unservable: list[Candidate] = []
-        for position in sorted(admitted):
-            version = newest_first[position]
-            if version in banned or (version.is_prerelease and not allow_pre) or (
-                    exact and version not in exact):
-                continue
-            chosen, why = self._file(name, version, version in exact, by_version[version])
+
+        def eligible(positions: list[int], start: int) -> Iterator[tuple[int, Version]]:
+            for at in range(start, len(positions)):
+                version = newest_first[positions[at]]
+                if version not in banned and (allow_pre or not version.is_prerelease) and (
+                        not exact or version in exact):
+                    yield at, version
+
+        def candidates() -> Iterator[Candidate]:
+            positions = sorted(admitted)
+            unservable: Candidate | None = None
+            served = 0
+            for at, version in eligible(positions, 0):
+                chosen, why = self._file(name, version, version in exact, by_version[version])
+                if chosen is not None:
+                    if served or banned:  # walking back: read the next ones' METADATA now
+                        upcoming = (later for _, later in eligible(positions, at + 1))
+                        self.sources.read_ahead(self._upcoming(name, upcoming, exact))
+                    served += 1
+                    yield Candidate(name, version, extra, chosen)
+                    continue
+                self._note_patch_level(name, version, {
+                    str(f.requires_python) for f in by_version[version] if f.requires_python})
+                if unservable is None:
+                    problem = f"{name}=={version}: {why}"
+                    unservable = Candidate(name, version, extra, problem=problem)
+            if unservable is not None and self.stand_ins and not served:
+                yield unservable
+
+        return candidates
+
+    def _upcoming(self, name: str, versions: Iterable[Version],
+                  exact: set[Version]) -> Iterator[IndexFile]:
+        """The files of the next READ_AHEAD versions that have one for the target."""
+        _, by_version = self._versions(name)
+        found = 0
+        for version in versions:
+            if found == READ_AHEAD:
+                return
+            chosen, _ = self._file(name, version, version in exact, by_version[version])
             if chosen is not None:
-                matches.append(Candidate(name, version, extra, chosen))
-                continue
-            self._note_patch_level(name, version, {
-                str(f.requires_python) for f in by_version[version] if f.requires_python})
-            if not unservable:
-                problem = f"{name}=={version}: {why}"
-                unservable.append(Candidate(name, version, extra, problem=problem))
-        return matches or (unservable if self.stand_ins else [])
+                found += 1
+                yield chosen
 
     def _admitted(self, name: str, specifiers: list[SpecifierSet]) -> frozenset[int]:
         """Where, in the project's versions newest first, are those every specifier admits
         (pre-releases included). Each specifier is checked against a project's versions
         once: backtracking asks again thousands of times (botocore has 2,000 versions), and
-        a specifier's `contains` is slow; positions intersect fast."""
+        positions intersect fast."""
         versions, _ = self._versions(name)
         admitted: frozenset[int] | None = None
-        for specifier in specifiers:
-            key = (name, str(specifier))
-            allowed = self._admits.get(key)
-            if allowed is None:
-                allowed = self._admits[key] = frozenset(
-                    i for i, v in enumerate(versions) if specifier.contains(v, prereleases=True))
-            admitted = allowed if admitted is None else admitted & allowed
+        for specifier_set in specifiers:
+            for specifier in specifier_set:
+                key = (name, str(specifier))
+                allowed = self._admits.get(key)
+                if allowed is None:
+                    allowed = self._admits[key] = admitted_positions(versions, specifier)
+                admitted = allowed if admitted is None else admitted & allowed
         return frozenset(range(len(versions))) if admitted is None else admitted
 
     def _file(self, name: str, version: Version, exact: bool,
@@ -348,6 +384,37 @@ class Provider(AbstractProvider):
             if c.extra is None and c.problem is None and newer and newer[0] > c.version:
                 found.append(patch_level_warning(c.name, c.version, newer, self.target))
         return found
+
+
+def admitted_positions(newest_first: Sequence[Version], specifier: Specifier) -> frozenset[int]:
+    """The positions in `newest_first` that `specifier` admits, pre-releases included.
+
+    What an ordered comparison (<, <=, >, >=) admits is contiguous in version order, even
+    with PEP 440's exclusions (`<V` refuses V's pre-releases, `>V` its post-releases and
+    local versions, all adjacent to V): its edge is found by bisection, a dozen `contains`
+    where a boto3 release's botocore range would take 2,000 each."""
+    def admits(position: int) -> bool:
+        return specifier.contains(newest_first[position], prereleases=True)
+
+    count = len(newest_first)
+    if specifier.operator in (">", ">="):  # admits the newest ones: a prefix
+        return frozenset(range(_edge(count, lambda i: not admits(i))))
+    if specifier.operator in ("<", "<="):  # admits the oldest ones: a suffix
+        return frozenset(range(_edge(count, admits), count))
+    return frozenset(i for i in range(count) if admits(i))
+
+
+def _edge(count: int, past: Callable[[int], bool]) -> int:
+    """The first position in range(count) where `past` holds (count if none), for a `past`
+    that, once true, stays true."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high) // 2
+        if past(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def first_patch_allowed(requires_python: str, target: Target) -> str | None:

@@ -3,8 +3,8 @@
 PyPI's pages are large (botocore's lists 5,000 files) and a resolution reads hundreds of
 them: parsing them with a DOM (pypi-simple's BeautifulSoup path) took 12 s of CPU for the
 Airflow set, more than all the downloads. PEP 503 pages are flat lists of anchors, so a
-scanner over `<a ...>` tags reads the same facts in a fraction of the time. JSON pages are
-still read by pypi-simple.
+scanner over `<a ...>` tags reads the same facts in a fraction of the time. PEP 691 JSON
+pages are read with the json module and checked field by field, for the same reason.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urljoin
 
 import requests
+
+from wheelhouse.errors import NetworkError
 
 _ANCHOR_START = re.compile(r"<a\s", re.IGNORECASE)
 _HREF = re.compile(r"""(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.IGNORECASE)
@@ -50,22 +52,61 @@ def page_links(
     """Every file link of a project page, HTML or JSON, whose filename `keep` accepts."""
     content_type = response.headers.get("Content-Type", "text/html").split(";")[0].strip()
     if content_type == JSON_TYPE:
-        from pypi_simple import ProjectPage  # its import (BeautifulSoup, pydantic) is slow
-
-        page = ProjectPage.from_response(response, project)
-        older = _dist_info_metadata(response)
-        for package in page.packages:
-            if keep is not None and not keep(package.filename):
-                continue
-            digests = package.metadata_digests
-            if digests is None:
-                digests = older.get(package.filename)
-            yield Link(package.filename, package.url, package.digests.get("sha256"),
-                       package.requires_python, package.is_yanked, package.yanked_reason,
-                       package.size, _sha256((digests or {}).get("sha256")))
+        yield from json_links(response.content, response.url, project, keep)
         return
     text = response.content.decode(response.encoding or "utf-8", errors="replace")
     yield from html_links(text, response.url, keep)
+
+
+def json_links(
+    content: bytes, page_url: str, project: str, keep: Callable[[str], bool] | None = None
+) -> Iterator[Link]:
+    """The files of a PEP 691 page. Each field is type-checked here, not by a schema
+    library: validating botocore's 5,000 entries that way took a third of a second, and a
+    resolution reads dozens of such pages. An entry without a usable filename and URL is
+    passed over (as an anchor without an href is); a page that is not a PEP 691 document,
+    or speaks a major version this reader does not know (PEP 629), is refused."""
+    what = f"the index page of {project} ({page_url})"
+    try:
+        data = json.loads(content)
+    except ValueError as exc:
+        raise NetworkError(f"{what} is not valid JSON ({exc}).") from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list):
+        raise NetworkError(f"{what} is not a PEP 691 project page: it has no list of files.")
+    meta = data.get("meta")
+    version = meta.get("api-version") if isinstance(meta, dict) else None
+    if isinstance(version, str) and version.partition(".")[0] not in ("", "1"):
+        raise NetworkError(f"{what} speaks Simple API version {version}; wheelhouse reads "
+                           "version 1.x.")
+    for item in files:
+        if not isinstance(item, dict):
+            continue
+        filename, url = item.get("filename"), item.get("url")
+        if not isinstance(filename, str) or not isinstance(url, str) or not filename or not url:
+            continue
+        if keep is not None and not keep(filename):
+            continue
+        if not url.startswith(("https://", "http://")):
+            url = urljoin(page_url, url)
+        hashes = item.get("hashes")
+        requires_python = item.get("requires-python")
+        yanked = item.get("yanked", False)
+        size = item.get("size")
+        metadata = item.get("core-metadata", item.get("dist-info-metadata"))  # PEP 714
+        yield Link(
+            filename=filename,
+            url=url,
+            sha256=_sha256(hashes.get("sha256")) if isinstance(hashes, dict) else None,
+            requires_python=requires_python if isinstance(requires_python, str)
+            and requires_python else None,
+            yanked=yanked is True or isinstance(yanked, str),  # "" as data-yanked="" is
+            yanked_reason=yanked if isinstance(yanked, str) and yanked else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool)
+            and size >= 0 else None,
+            metadata_sha256=_sha256(metadata.get("sha256"))
+            if isinstance(metadata, dict) else None,
+        )
 
 
 def html_links(
@@ -121,26 +162,6 @@ def _sha256(digest: object) -> str | None:
     if isinstance(digest, str) and _SHA256.fullmatch(digest):
         return digest.lower()
     return None
-
-
-def _dist_info_metadata(response: requests.Response) -> dict[str, dict[str, str]]:
-    """filename -> digests of the JSON key PEP 714 renamed, `dist-info-metadata`, which
-    pypi-simple does not read: for an index that still writes only that one (PyPI writes
-    both). The page is parsed again only when it has the old key and not the new one."""
-    content = response.content
-    if b'"dist-info-metadata"' not in content or b'"core-metadata"' in content:
-        return {}
-    try:
-        files = json.loads(content).get("files")
-    except (ValueError, AttributeError):
-        return {}
-    found: dict[str, dict[str, str]] = {}
-    for item in files if isinstance(files, list) else ():
-        if isinstance(item, dict) and isinstance(item.get("filename"), str):
-            digests = item.get("dist-info-metadata")
-            if isinstance(digests, dict):
-                found[item["filename"]] = digests
-    return found
 
 
 def _anchors(text: str) -> Iterator[str]:

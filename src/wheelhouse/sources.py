@@ -236,6 +236,13 @@ class WheelhouseSources:
                 page.add_done_callback(functools.partial(
                     _quietly, self._page_known, version=version, extra=requirement.extra))
 
+    def read_ahead(self, files: Iterable[IndexFile]) -> None:
+        """Candidates the resolver is about to walk through: start reading their wheels'
+        METADATA (sdists wait to be asked: reading theirs may mean a download and a hook)."""
+        for file in files:
+            if file.is_wheel:
+                self.workshop.metadata(file)
+
     def _only_version(self, requirement: Requirement) -> Version | None:
         """The one version the constraints' pin and `requirement` both allow, if one."""
         specifiers = [requirement.specifier]
