@@ -106,9 +106,9 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
 
 
 def _metadata(name, version, requires, extras, requires_python, metadata_version="2.1",
-              dynamic=()):
+              dynamic=(), about=("License: MIT",)):
     lines = [f"Metadata-Version: {metadata_version}", f"Name: {name}", f"Version: {version}",
-             *(f"Dynamic: {field}" for field in dynamic), "License: MIT"]
+             *(f"Dynamic: {field}" for field in dynamic), *about]
     if requires_python:
         lines.append(f"Requires-Python: {requires_python}")
     lines += [f"Requires-Dist: {r}" for r in requires]
@@ -138,8 +138,11 @@ def make_wheel(
     tag: str = "py3-none-any",
     payload: bytes = b"",
     contents: dict[str, bytes] | None = None,
+    about: tuple[str, ...] = ("License: MIT",),
+    metadata_version: str = "2.1",
 ) -> Path:
-    """A real, installable wheel; `payload` pads it, `contents` replaces its package."""
+    """A real, installable wheel; `payload` pads it, `contents` replaces its package, `about`
+    are its descriptive METADATA lines (license, author, classifiers, summary)."""
     dist = name.replace("-", "_").replace(".", "_")
     info = f"{dist}-{version}.dist-info"
     pure = tag.endswith("-none-any")
@@ -149,7 +152,8 @@ def make_wheel(
         wheel_tags.append(f"Tag: {python}-{abi}-{platform}")
     files = dict(contents or {f"{dist}/__init__.py": f"__version__ = {version!r}\n".encode()})
     files |= {
-        f"{info}/METADATA": _metadata(name, version, requires, extras, requires_python).encode(),
+        f"{info}/METADATA": _metadata(name, version, requires, extras, requires_python,
+                                      metadata_version, about=about).encode(),
         f"{info}/WHEEL": (
             "Wheel-Version: 1.0\nGenerator: tests\n"
             f"Root-Is-Purelib: {'true' if pure else 'false'}\n" + "\n".join(wheel_tags) + "\n"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import AIRFLOW_2_10_3, ROOT, pip_install_offline, venv_python
+from conftest import AIRFLOW_2_10_3, ROOT, offline_env, pip_install_offline, venv_python
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
@@ -38,6 +40,8 @@ def test_pytest_for_python_310_from_a_newer_host(run_cli, tmp_path):
     found = names(dest)
     assert found["pytest"] == "8.3.5"
     assert {"exceptiongroup", "tomli"} <= set(found)  # behind python_version < "3.11"
+    files = json.loads((dest / "wheelhouse.json").read_text())["files"]
+    assert all(re.fullmatch(r"20\d\d-\d\d-\d\dT[\d:.]+Z", f["upload_time"]) for f in files)
     install = pip_install_offline(venv_python(tmp_path / "venv", pyenv_python("3.10")), dest)
     assert install.returncode == 0, install.stderr
 
@@ -93,12 +97,44 @@ def test_airflow_2_10_3_installs_offline(run_cli, tmp_path, python):
     verified = subprocess.run([sys.executable, "-m", "wheelhouse", "verify", str(dest)],
                               capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout
+    if python == "3.12":
+        review_the_airflow_folder(dest, tmp_path)
     # the image's own install step, replayed offline from the folder alone
     emulated = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "emulate_image_install.py"), str(dest),
          "--python", interpreter], capture_output=True, text=True)
     assert emulated.returncode == 0, emulated.stdout[-3000:] + emulated.stderr[-2000:]
     assert "installed offline: apache-airflow 2.10.3" in emulated.stdout
+
+
+def review_the_airflow_folder(dest: Path, tmp_path: Path) -> None:
+    """The review kit on the real folder, offline: an SBOM in each format checked against its
+    schema and holding every file once with its sha256; every package's declared license."""
+    env = offline_env(tmp_path / "guard")
+    hashes = {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in dest.iterdir() if p.name.endswith((".whl", ".tar.gz", ".zip"))}
+    for fmt in ("cyclonedx-json", "spdx-json"):
+        out = tmp_path / f"airflow.{fmt}"
+        done = subprocess.run([sys.executable, "-m", "wheelhouse", "sbom", str(dest), "--format",
+                               fmt, "-o", str(out)], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "checked against the" in done.stderr and "NOT" not in done.stderr
+        document = json.loads(out.read_text())
+        if fmt == "cyclonedx-json":
+            found = {c["bom-ref"]: c["hashes"][0]["content"] for c in document["components"]}
+        else:
+            found = {p["packageFileName"]: p["checksums"][0]["checksumValue"]
+                     for p in document["packages"]}
+        assert found == hashes
+    done = subprocess.run([sys.executable, "-m", "wheelhouse", "licenses", str(dest), "--json"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    packages = json.loads(done.stdout)["packages"]
+    assert len(packages) == len(hashes)
+    silent = [p["filename"] for p in packages if not any(p["declared"].values())]
+    assert not silent, silent  # every package declares something, kept as declared
+    with_spdx = sum(p["spdx"] != "unknown" for p in packages)
+    assert with_spdx >= 0.8 * len(packages), with_spdx  # the share the closing note gives
 
 
 def test_pytest_for_windows_has_colorama(run_cli, tmp_path):

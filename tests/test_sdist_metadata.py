@@ -45,7 +45,7 @@ def test_pkg_info_2_2_with_nothing_dynamic_is_the_metadata(tmp_path):
                       requires_python=">=3.8", dynamic=("Summary",))
     assert static_metadata(path) == Metadata(
         name="stated", version="1.0", requires_dist=("beta>=1.0", 'epsilon; extra == "fast"'),
-        requires_python=">=3.8", provides_extra=("fast",), license="MIT")
+        requires_python=">=3.8", provides_extra=("fast",), license="MIT", license_text="MIT")
 
 
 @pytest.mark.parametrize("field", ["Requires-Dist", "requires-python", "Provides-Extra"])

@@ -90,6 +90,7 @@ def test_a_pep_691_json_page_from_a_real_server(web):
     assert sdist.url == f"{web.url}/files/demo-1.0.tar.gz"
     assert (sdist.sha256, sdist.size, sdist.kind) == ("ab" * 32, 10, "sdist")
     assert str(sdist.requires_python) == ">=3.8" and not sdist.yanked
+    assert (sdist.upload_time, wheel.upload_time) == ("2024-01-01T00:00:00Z", None)  # PEP 700
     assert (wheel.sha256, wheel.size, wheel.kind) == ("cd" * 32, 20, "wheel")
     assert wheel.yanked and wheel.yanked_reason == "broken"
     assert any(hit.startswith("/simple/demo/") for hit in web.hits)
@@ -108,7 +109,7 @@ def test_a_pep_691_page_checks_each_field_and_passes_over_broken_entries():
         {"filename": 7, "url": "x"},
         {"filename": "demo-1.0-py3-none-any.whl", "url": "demo-1.0-py3-none-any.whl",
          "hashes": {"sha256": "not hex"}, "size": True, "requires-python": 3,
-         "yanked": "", "core-metadata": {"sha256": "EF" * 32}},
+         "yanked": "", "core-metadata": {"sha256": "EF" * 32}, "upload-time": "yesterday"},
         {"filename": "demo-2.0-py3-none-any.whl", "url": "https://f.example/demo-2.0.whl",
          "hashes": ["sha256"], "size": -1, "yanked": 1,
          "dist-info-metadata": {"sha256": "ab" * 32}},
@@ -117,7 +118,7 @@ def test_a_pep_691_page_checks_each_field_and_passes_over_broken_entries():
     assert one.url == "https://index.example/simple/demo/demo-1.0-py3-none-any.whl"
     assert (one.sha256, one.size, one.requires_python) == (None, None, None)
     assert one.yanked and one.yanked_reason is None  # "" as data-yanked="" is
-    assert one.metadata_sha256 == "ef" * 32
+    assert one.metadata_sha256 == "ef" * 32 and one.upload_time is None
     assert (two.sha256, two.size, two.yanked) == (None, None, False)
     assert two.metadata_sha256 == "ab" * 32
 

@@ -154,14 +154,17 @@ def _cached_metadata(slot: Path) -> Metadata | None:
     """A hook's metadata cached before; a file that cannot be read or parsed is not used."""
     try:
         document = json.loads(slot.read_bytes())
-        lists = {key: document[key] for key in ("requires_dist", "provides_extra")}
+        lists = {key: document[key] for key in ("requires_dist", "provides_extra",
+                                                "classifiers") if key in document}
         if not all(isinstance(value, list) for value in lists.values()):
             return None
         metadata = Metadata(**{**document, **{k: tuple(v) for k, v in lists.items()}})
     except (OSError, ValueError, TypeError, LookupError):
         return None
-    texts = (metadata.name, metadata.version, *metadata.requires_dist, *metadata.provides_extra)
-    optional = (metadata.requires_python, metadata.license)
+    texts = (metadata.name, metadata.version, *metadata.requires_dist, *metadata.provides_extra,
+             *metadata.classifiers)
+    optional = (metadata.requires_python, metadata.license, metadata.license_expression,
+                metadata.license_text, metadata.author, metadata.maintainer, metadata.summary)
     if all(isinstance(t, str) and t for t in texts) and all(
             o is None or isinstance(o, str) for o in optional):
         return metadata

@@ -63,6 +63,7 @@ class IndexFile:
     # The sha256 of its METADATA, served at URL + ".metadata" (PEP 658), when the index page
     # names one; None for find-links files (read whole, locally) and for pages that do not.
     metadata_sha256: str | None = None
+    upload_time: str | None = None  # when the index received it (PEP 700 JSON pages)
 
     @property
     def checkable(self) -> bool:
@@ -248,6 +249,7 @@ def _from_link(link: Link, name: str, index: str) -> IndexFile | None:
         index=index,
         size=link.size,
         metadata_sha256=link.metadata_sha256,
+        upload_time=link.upload_time,
     )
 
 

@@ -24,6 +24,7 @@ from wheelhouse import layout
 from wheelhouse.errors import InputError
 from wheelhouse.files import write_atomic
 from wheelhouse.index import parse_filename
+from wheelhouse.licenses import LicenseFacts
 from wheelhouse.target import Target, target_from_description
 
 SCHEMA = 1
@@ -128,6 +129,9 @@ class FileEntry:
     targets: tuple[str, ...] = ()
     role: Role = "install"
     build: BuildRecord | None = None  # a built-wheel: how it was built
+    upload_time: str | None = None  # when the index received it (PEP 700), if it says
+    # The license the file declares (PEP 639's order), and an SPDX expression or "unknown".
+    license_facts: LicenseFacts | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -148,6 +152,11 @@ class FileEntry:
             "yanked": self.yanked,
             "targets": list(self.targets),
             "role": self.role,
+            "upload_time": self.upload_time,
+            "license_spdx": None if self.license_facts is None else self.license_facts.spdx,
+            "license_declared": None if self.license_facts is None else {
+                key: value for key, value in self.license_facts.to_json().items()
+                if key != "spdx"},
         }
         if self.sdist is not None:
             data["sdist"] = self.sdist.to_json()
@@ -237,6 +246,8 @@ class Manifest:
     constraints_by_python: dict[str, ConstraintsRecord] | None = None
     airflow: AirflowRecord | None = None
     rerun: RerunRecord | None = None
+    # prepare --osv: the audit of the pins against an OSV export (osv.Audit.to_json()).
+    audit: dict[str, Any] | None = field(default=None, compare=False)
     tool_name: str = "wheelhouse"
     # What load could not use; never written.
     problems: tuple[Problem, ...] = field(default=(), compare=False)
@@ -313,6 +324,7 @@ class Manifest:
             },
             airflow=reader.airflow(document.get("airflow")),
             rerun=reader.rerun(document.get("rerun")),
+            audit=reader.get(document, "audit", dict, None),
             problems=tuple(reader.problems),
         )
 
@@ -340,6 +352,8 @@ class Manifest:
             }
         if self.rerun is not None:
             document["rerun"] = self.rerun.to_json()
+        if self.audit is not None:
+            document["audit"] = self.audit
         return document
 
     def dumps(self) -> str:
@@ -488,6 +502,8 @@ class _Reader:
             yanked=raw.get("yanked") is True, sdist=sdist,
             targets=tuple(_texts(raw.get("targets"))), role=cast(Role, role),
             build=BuildRecord.from_json(raw.get("build")),
+            upload_time=_text(raw.get("upload_time")),
+            license_facts=_license_facts(raw),
         )
 
     def sdist_origin(self, raw: object, label: str, key: str) -> SdistOrigin | None:
@@ -584,3 +600,11 @@ def _texts(value: object) -> list[str]:
 def is_sha256(text: str) -> bool:
     """64 lowercase hex digits: a sha256 as manifests and indexes write it."""
     return len(text) == 64 and set(text) <= _HEX
+
+
+def _license_facts(raw: Mapping[str, Any]) -> LicenseFacts | None:
+    """A file entry's license_spdx and license_declared, read back (None if unusable)."""
+    declared = raw.get("license_declared")
+    if not isinstance(declared, dict):
+        return None
+    return LicenseFacts.from_json({**declared, "spdx": raw.get("license_spdx")})

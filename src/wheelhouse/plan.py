@@ -28,10 +28,11 @@ from wheelhouse.download import LocalFile
 from wheelhouse.errors import InputError
 from wheelhouse.files import file_sha256, part_name, sync_file
 from wheelhouse.layout import path_in
+from wheelhouse.licenses import declared_by
 from wheelhouse.manifest import FileEntry, Role, SdistOrigin
 from wheelhouse.report import PrepareProgress
 from wheelhouse.resolve import Resolution, ResolvedPin, resolve
-from wheelhouse.sdist import build_requires, native_evidence
+from wheelhouse.sdist import build_requires, native_evidence, stated_metadata
 from wheelhouse.sources import Status, WheelhouseSources
 from wheelhouse.target import Target, builds_here_fit, native_build_name
 from wheelhouse.wheelfile import shipping_problems
@@ -184,6 +185,7 @@ def _ship_sdists(
             index_sha256=sdist.sha256, kind="sdist", tags=(), requires_python=None,
             license=None, required_by=(why,) if why else pin.required_by, extras=pin.extras,
             index=sdist.index, targets=(run.target.name,), role=role,
+            upload_time=sdist.upload_time, license_facts=declared_by(stated_metadata(local.path)),
         )
         for pin, sdist, local in chosen
     ]
@@ -232,7 +234,8 @@ def _collect(pins: list[ResolvedPin], run: Run) -> tuple[list[FileEntry], list[M
             index_sha256=pin.file.sha256, kind="wheel", tags=(),
             requires_python=metadata.requires_python, license=metadata.license,
             required_by=pin.required_by, extras=pin.extras, index=pin.file.index,
-            yanked=pin.file.yanked, targets=(target.name,),
+            yanked=pin.file.yanked, targets=(target.name,), upload_time=pin.file.upload_time,
+            license_facts=declared_by(metadata),
         )
         if pin.file.is_wheel:
             entries.append(dataclasses.replace(described, tags=_tags(pin.file.filename)))

@@ -21,7 +21,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
@@ -52,6 +52,9 @@ from wheelhouse.report import PrepareProgress, warn
 from wheelhouse.resolve import parse_specs
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.target import Target, make_targets
+
+if TYPE_CHECKING:
+    from wheelhouse.osv import Audit
 
 # What a full disk, a quota, a file-size limit (ulimit -f) or a read-only mount raise.
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
@@ -84,6 +87,7 @@ class PrepareOptions:
     allow_unverified: bool = False
     check_reproducible: bool = False
     pre: bool = False
+    osv: Path | None = None  # an OSV export: the pins are audited against it at the end
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,8 @@ def _prepare_held(
 
     if inputs.for_airflow and not constraints:  # the image installs with the folder's file
         constraints = _generated_constraints(inputs, plans)
-    manifest, contents = _outputs(inputs, constraints, plans, created, digest)
+    audited = _audit(options.osv, plans) if options.osv is not None else None
+    manifest, contents = _outputs(inputs, constraints, plans, created, digest, audited)
     signed = (dest / layout.SIGNATURES).is_file()
     write_folder(dest, manifest, contents, ours | opened.downloader.written)
     summary = _summarize(manifest, inputs, opened.workshop.statuses, False,
@@ -306,6 +311,9 @@ def check_inputs(options: PrepareOptions) -> Inputs:
                           ("--uv-version", options.uv_version)):
         if version is not None and parse_version(version) is None:
             raise InputError(f"{flag} {version!r} is not a version, e.g. 24.3.1.")
+    if options.osv is not None and not (options.osv.is_file() or options.osv.is_dir()):
+        raise InputError(f"--osv {options.osv}: no such file or folder (give osv.dev's PyPI "
+                         "all.zip, or a folder of its records).")
     if options.dest.exists() and not options.dest.is_dir():
         raise InputError(f"--dest {options.dest} exists and is not a folder.")
     origins = {spec: f"-r {path}" for spec, path in reversed(from_files)}
@@ -377,7 +385,16 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
         "pre": options.pre,
         "pip_version": options.pip_version,
         "uv_version": options.uv_version,
+        "osv": None if options.osv is None else _osv_identity(options.osv),
     }
+
+
+def _osv_identity(path: Path) -> list[Any]:
+    """What tells that the OSV database changed, so that a re-run audits again: a file's
+    sha256, a folder's listing."""
+    if path.is_dir():
+        return [str(path), [list(item) for item in rerun.folder_listing(path)]]
+    return [str(path), file_sha256(path)]
 
 
 # -- sources ------------------------------------------------------------------------------
@@ -475,9 +492,34 @@ def _run(
 # -- outputs ------------------------------------------------------------------------------
 
 
+def _audit(database: Path, plans: list[TargetPlan]) -> Audit:
+    """prepare --osv: every project version of the folder against the OSV export."""
+    from wheelhouse.osv import audit, load_database
+
+    pairs = sorted({(e.name, e.version) for plan in plans for e in plan.entries})
+    return audit(load_database(database, {name for name, _ in pairs}), pairs)
+
+
+def audit_warnings(audited: Audit) -> list[str]:
+    """What prepare --osv says of an audit: each finding, each project it could not check."""
+    said = []
+    for finding in audited.findings:
+        aliases = f" ({', '.join(finding.aliases)})" if finding.aliases else ""
+        fixed = f"; fixed in {', '.join(finding.fixed)}" if finding.fixed else "; no fix listed"
+        said.append(f"{finding.project} {finding.version} is affected by {finding.id}"
+                    f"{aliases}: {finding.summary or 'no summary'}{fixed}.")
+    for item in audited.unchecked:
+        said.append(f"{item.project} {item.version} was not checked against the OSV database: "
+                    f"{item.reason}.")
+    if audited.database.problems:
+        said.append(f"{len(audited.database.problems)} record(s) of the OSV database could not "
+                    f"be read (wheelhouse audit lists them).")
+    return said
+
+
 def _outputs(
     inputs: Inputs, constraints: Mapping[str, Constraints], plans: list[TargetPlan],
-    created: str, digest: str,
+    created: str, digest: str, audited: Audit | None = None,
 ) -> tuple[Manifest, dict[str, bytes]]:
     """The manifest, and every file written beside the distributions (name -> bytes)."""
     entries = _merge([entry for plan in plans for entry in plan.entries])
@@ -509,6 +551,8 @@ def _outputs(
                         f"folder's constraints file: {', '.join(made)} holds the pins resolved "
                         "here (generated, not Airflow's tested constraints; for those, add "
                         "--constraints airflow:VERSION).")
+    if audited is not None:
+        warnings += audit_warnings(audited)
     first = inputs.targets[0].python
     manifest = Manifest(
         tool_version=__version__,
@@ -527,6 +571,7 @@ def _outputs(
             for python, item in constraints.items()
         } if len(constraints) > 1 else None,
         airflow=airflow_record,
+        audit=None if audited is None else audited.to_json(),
         rerun=RerunRecord(
             inputs_sha256=digest,
             files_sha256={name: hashlib.sha256(data).hexdigest()

@@ -126,6 +126,25 @@ def static_metadata(path: Path) -> Metadata | None:
     return None
 
 
+def stated_metadata(path: Path) -> Metadata | None:
+    """What the sdist's PKG-INFO says, whatever its Metadata-Version or dynamic fields: for a
+    review (licenses, authors), not for resolving. None when it has no readable PKG-INFO of
+    the project and version its filename names. An unreadable archive is an InputError."""
+    expected = name_and_version(path.name)
+    data = _top_files(path, {"PKG-INFO"}).get("PKG-INFO")
+    if expected is None or data is None or len(data) > MEMBER_LIMIT:
+        return None
+    dist = pkginfo.Distribution()
+    try:
+        dist.parse(data)
+    except _PARSE_ERRORS:
+        return None
+    if not dist.name or not dist.version:
+        return None
+    metadata = metadata_of(dist)
+    return metadata if _is_of(metadata, expected[0], expected[1]) else None
+
+
 def _is_of(metadata: Metadata, name: str, version: Version) -> bool:
     """Whether the metadata is of the project and version its filename says."""
     try:

@@ -25,6 +25,7 @@ _HREF = re.compile(r"""(?:^|\s)href\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))"""
 _ATTRIBUTE = re.compile(r"""([^\s=/>"']+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?""")
 _BASE = re.compile(r"<base\s[^>]*href\s*=\s*[\"']([^\"']+)", re.IGNORECASE)
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?(?:Z|[+-]\d\d:\d\d)")
 JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 # PEP 691 JSON first, PEP 503 HTML for the indexes that serve only that.
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html, text/html;q=0.01"
@@ -44,6 +45,7 @@ class Link:
     # The sha256 of the file's METADATA, served beside it at URL + ".metadata" (PEP 658),
     # when the page names one: the resolver then reads it without fetching the wheel.
     metadata_sha256: str | None = None
+    upload_time: str | None = None  # PEP 700, JSON pages only: RFC 3339
 
 
 def page_links(
@@ -106,6 +108,7 @@ def json_links(
             and size >= 0 else None,
             metadata_sha256=_sha256(metadata.get("sha256"))
             if isinstance(metadata, dict) else None,
+            upload_time=_timestamp(item.get("upload-time")),
         )
 
 
@@ -154,6 +157,13 @@ def html_links(
             yanked_reason=(attributes.get("data-yanked") or None) if yanked else None,
             metadata_sha256=_sha256(metadata_digest) if metadata_algorithm == "sha256" else None,
         )
+
+
+def _timestamp(value: object) -> str | None:
+    """An RFC 3339 UTC timestamp as PEP 700 writes it; None for anything else."""
+    if isinstance(value, str) and _RFC3339.fullmatch(value):
+        return value
+    return None
 
 
 def _sha256(digest: object) -> str | None:

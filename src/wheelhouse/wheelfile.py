@@ -41,6 +41,13 @@ class Metadata:
     requires_python: str | None
     provides_extra: tuple[str, ...]
     license: str | None
+    # What a review reads (licenses, the SBOM): as declared, filled from a file's METADATA.
+    license_expression: str | None = None
+    license_text: str | None = None
+    classifiers: tuple[str, ...] = ()  # the License :: ones
+    author: str | None = None
+    maintainer: str | None = None
+    summary: str | None = None
 
 
 def read_metadata(path: Path) -> Metadata:
@@ -242,7 +249,29 @@ def metadata_of(dist: pkginfo.Distribution) -> Metadata:
         requires_python=dist.requires_python or None,
         provides_extra=tuple(dist.provides_extras or ()),
         license=_license(dist),
+        license_expression=_field(getattr(dist, "license_expression", None)),
+        license_text=_field(dist.license),
+        classifiers=tuple(c for c in dist.classifiers or () if c.startswith("License ::")),
+        author=_person(dist.author, dist.author_email),
+        maintainer=_person(dist.maintainer, dist.maintainer_email),
+        summary=_field(dist.summary),
     )
+
+
+def _field(value: object) -> str | None:
+    """A METADATA field's text, or None for an empty one or pkginfo's "UNKNOWN"."""
+    if not isinstance(value, str) or not value.strip() or value.strip() == "UNKNOWN":
+        return None
+    return value
+
+
+def _person(name: object, email: object) -> str | None:
+    """Author and Author-email as one display string: "name <email>" (or either alone);
+    Author-email may already carry both ("Jane <jane@example.org>")."""
+    name, email = _field(name), _field(email)
+    if name and email and name not in email:
+        return f"{name.strip()} <{email.strip()}>"
+    return (email or name or "").strip() or None
 
 
 def _unsafe(member: str) -> bool:

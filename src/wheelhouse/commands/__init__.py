@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from wheelhouse.commands import build_args, prepare, sign, verify
+from wheelhouse.commands import audit, build_args, licenses, prepare, sbom, sign, verify
 
 
 class Command(Protocol):
@@ -22,4 +22,4 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (prepare, verify, sign, build_args)
+COMMANDS: tuple[Command, ...] = (prepare, verify, sign, build_args, licenses, sbom, audit)

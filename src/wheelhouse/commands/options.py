@@ -19,3 +19,10 @@ def add_folder_argument(parser: argparse.ArgumentParser) -> None:
     """DIR, the wheelhouse a command reads (verify, sign)."""
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_DEST, metavar="DIR",
                         help="the wheelhouse (default: docker-context-files)")
+
+
+def add_review_options(parser: argparse.ArgumentParser) -> None:
+    """What the review commands (licenses, sbom, audit) take besides DIR: they check the
+    folder as verify does before they describe it."""
+    parser.add_argument("--jobs", type=int, default=None, metavar="N",
+                        help="processes for hashing the folder (default: every core)")

@@ -126,6 +126,11 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "a download must average 1 KiB/s, before it is abandoned and "
                              "asked again (3 attempts; default: 60). A server that never "
                              "answers ends the run with exit 3 after about 4 x SECONDS")
+    parser.add_argument("--osv", type=Path, metavar="PATH",
+                        help="an OSV export (osv.dev's PyPI all.zip, or a folder of OSV JSON "
+                             "records): at the end, every project version in DEST is checked "
+                             "against it, offline, as `wheelhouse audit` does; each match is "
+                             "a warning and the manifest records the audit ('audit')")
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where built wheels are cached (default: "
                              "$XDG_CACHE_HOME/wheelhouse)")
@@ -159,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
         allow_unverified=args.allow_unverified,
         check_reproducible=args.check_reproducible,
         pre=args.pre,
+        osv=args.osv,
     )
     if args.timeout is not None:
         options.timeout = args.timeout
