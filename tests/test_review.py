@@ -204,3 +204,23 @@ def test_prepare_osv_warns_and_records_the_audit(pypiserver, run_cli, tmp_path):
     assert again.returncode == 0, again.stderr
     assert "affected by" not in again.stderr
     assert json.loads((dest / "wheelhouse.json").read_text())["audit"]["findings"] == []
+
+
+def test_the_report_page_of_a_folder_offline(reviewed, tmp_path):
+    """One self-contained page, after verify: every file a row, with its license, and the
+    verdict; Markdown by default; never written inside the folder."""
+    page = tmp_path / "review.html"
+    done = run_offline(tmp_path, "report", str(reviewed), "--html", str(page))
+    assert done.returncode == 0, done.stderr
+    assert "(every check holds)" in done.stderr
+    text = page.read_text()
+    assert "content-security-policy" in text.lower()
+    assert "://" not in text.split("<body")[0] and " src=" not in text and " href=" not in text
+    for path in reviewed.glob("*.whl"):
+        assert text.count(f">{path.name}<") == 1  # one row per file
+    assert "MIT OR Apache-2.0" in text
+    markdown = run_offline(tmp_path, "report", str(reviewed))
+    assert markdown.returncode == 0 and "| lic-expr |" in markdown.stdout
+    inside = run_offline(tmp_path, "report", str(reviewed), "--html",
+                         str(reviewed / "review.html"))
+    assert inside.returncode == 2 and not (reviewed / "review.html").exists()

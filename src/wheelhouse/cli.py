@@ -1,8 +1,8 @@
 """The entry point: parse arguments, run one command, map errors to exit codes.
 
 Exit codes: 0 success; 1 verification found problems; 2 bad usage or bad input;
-3 network or index failure; 70 an internal error (a bug: --debug shows it); 130
-interrupted. The commands are in `wheelhouse.commands`.
+3 network or index failure; 4 a --policy violated; 70 an internal error (a bug: --debug
+shows it); 130 interrupted. The commands are in `wheelhouse.commands`.
 
 This module imports nothing heavy at its top, so that Ctrl-C while the rest loads is
 answered like Ctrl-C at any other moment.

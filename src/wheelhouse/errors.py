@@ -6,6 +6,7 @@ EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
 EXIT_NETWORK = 3
+EXIT_POLICY = 4
 
 
 class WheelhouseError(Exception):
@@ -24,3 +25,9 @@ class NetworkError(WheelhouseError):
     """The network or an index failed us: unreachable, refused, 5xx, bad credentials."""
 
     exit_code = EXIT_NETWORK
+
+
+class PolicyViolation(InputError):
+    """What was resolved breaks the --policy: every violation, in one error."""
+
+    exit_code = EXIT_POLICY

@@ -248,6 +248,8 @@ class Manifest:
     rerun: RerunRecord | None = None
     # prepare --osv: the audit of the pins against an OSV export (osv.Audit.to_json()).
     audit: dict[str, Any] | None = field(default=None, compare=False)
+    # prepare --policy: the policy file the folder was held to ({"source", "sha256"}).
+    policy: dict[str, Any] | None = field(default=None, compare=False)
     tool_name: str = "wheelhouse"
     # What load could not use; never written.
     problems: tuple[Problem, ...] = field(default=(), compare=False)
@@ -325,6 +327,7 @@ class Manifest:
             airflow=reader.airflow(document.get("airflow")),
             rerun=reader.rerun(document.get("rerun")),
             audit=reader.get(document, "audit", dict, None),
+            policy=reader.get(document, "policy", dict, None),
             problems=tuple(reader.problems),
         )
 
@@ -354,6 +357,8 @@ class Manifest:
             document["rerun"] = self.rerun.to_json()
         if self.audit is not None:
             document["audit"] = self.audit
+        if self.policy is not None:
+            document["policy"] = self.policy
         return document
 
     def dumps(self) -> str:

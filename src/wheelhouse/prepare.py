@@ -29,7 +29,7 @@ from wheelhouse import __version__, airflow, folderlock, layout, ledger, net, re
 from wheelhouse.build import cache_root
 from wheelhouse.constraints import Constraints, generated_constraints, load_constraints
 from wheelhouse.download import Downloader
-from wheelhouse.errors import InputError
+from wheelhouse.errors import InputError, PolicyViolation
 from wheelhouse.files import file_sha256, remove_partials, sync_folder, write_atomic
 from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
 from wheelhouse.lock import lock_text
@@ -55,6 +55,7 @@ from wheelhouse.target import Target, make_targets
 
 if TYPE_CHECKING:
     from wheelhouse.osv import Audit
+    from wheelhouse.policy import Policy
 
 # What a full disk, a quota, a file-size limit (ulimit -f) or a read-only mount raise.
 DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS})
@@ -88,6 +89,7 @@ class PrepareOptions:
     check_reproducible: bool = False
     pre: bool = False
     osv: Path | None = None  # an OSV export: the pins are audited against it at the end
+    policy: Path | None = None  # a policy file: what was resolved must keep its rules
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class Inputs:
     index_urls: list[str]
     # Where each spec came from, as a lock's `# via` says it: `-r FILE` or the command line.
     origins: dict[str, str] = field(default_factory=dict)
+    policy: Policy | None = None
 
     @property
     def dest(self) -> Path:
@@ -246,6 +249,8 @@ def _prepare_held(
         plans = [plan_target(resolution, run, options.keep_sdists, progress, misfits)
                  for (run, resolution), (_, misfits) in zip(resolved, cannot_build)]
         refuse_misfits(plans)
+        if inputs.policy is not None:  # an InputError: a finished folder is left as it was
+            refuse_violations(inputs.policy, plans, created)
 
     if inputs.for_airflow and not constraints:  # the image installs with the folder's file
         constraints = _generated_constraints(inputs, plans)
@@ -318,8 +323,13 @@ def check_inputs(options: PrepareOptions) -> Inputs:
         raise InputError(f"--dest {options.dest} exists and is not a folder.")
     origins = {spec: f"-r {path}" for spec, path in reversed(from_files)}
     origins.update({spec: f"{spec} (command line)" for spec in options.specs})
+    policy = None
+    if options.policy is not None:
+        from wheelhouse.policy import load_policy
+
+        policy = load_policy(options.policy)
     return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls],
-                  origins)
+                  origins, policy)
 
 
 def read_requirement_files(paths: list[Path]) -> list[tuple[str, Path]]:
@@ -386,6 +396,7 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
         "pip_version": options.pip_version,
         "uv_version": options.uv_version,
         "osv": None if options.osv is None else _osv_identity(options.osv),
+        "policy": None if inputs.policy is None else inputs.policy.sha256,
     }
 
 
@@ -492,6 +503,19 @@ def _run(
 # -- outputs ------------------------------------------------------------------------------
 
 
+def refuse_violations(policy: Policy, plans: list[TargetPlan], created: str) -> None:
+    """prepare --policy: one error naming every violation of what was resolved, before a
+    manifest could vouch for it."""
+    from wheelhouse.policy import parse_created, subjects_of
+
+    entries = _merge([entry for plan in plans for entry in plan.entries])
+    violations = policy.evaluate(subjects_of(entries), parse_created(created))
+    if violations:
+        raise PolicyViolation(
+            f"{len(violations)} violation(s) of the policy {policy.source} "
+            f"(sha256 {policy.sha256[:12]}…): " + " ".join(v.message for v in violations))
+
+
 def _audit(database: Path, plans: list[TargetPlan]) -> Audit:
     """prepare --osv: every project version of the folder against the OSV export."""
     from wheelhouse.osv import audit, load_database
@@ -572,6 +596,8 @@ def _outputs(
         } if len(constraints) > 1 else None,
         airflow=airflow_record,
         audit=None if audited is None else audited.to_json(),
+        policy=None if inputs.policy is None else {"source": inputs.policy.source,
+                                                   "sha256": inputs.policy.sha256},
         rerun=RerunRecord(
             inputs_sha256=digest,
             files_sha256={name: hashlib.sha256(data).hexdigest()

@@ -23,7 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -42,6 +42,9 @@ from wheelhouse.selection import dependencies
 from wheelhouse.signing import AllowedSigner, SignatureCheck
 from wheelhouse.target import Target, make_target, make_targets
 from wheelhouse.wheelfile import Inspection, Metadata, inspect_file
+
+if TYPE_CHECKING:
+    from wheelhouse.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ class Folder:
     expected_manifest_sha256: str | None = None  # --manifest-sha256
     signers: list[AllowedSigner] | None = None  # --allowed-signers
     min_signatures: int = 1
+    policy: Policy | None = None  # --policy
     _constraints: dict[str, Constraints | None] = field(default_factory=dict, repr=False)
 
     @cached_property
@@ -700,6 +704,21 @@ def lock_findings(folder: Path, lock: str, entries: Iterable[FileEntry]) -> list
     return findings
 
 
+def check_policy(folder: Folder) -> list[Finding]:
+    """--policy: each file the manifest lists that breaks a rule, ages counted from when
+    prepare ran (the manifest's `created`)."""
+    from wheelhouse.policy import parse_created, subjects_of
+
+    assert folder.manifest is not None and folder.policy is not None
+    try:
+        when = parse_created(folder.manifest.created)
+    except ValueError:
+        return [Finding("policy", f"the manifest's created {folder.manifest.created!r} is not "
+                        "a time, so the policy's ages cannot be checked.", layout.MANIFEST)]
+    return [Finding("policy", violation.message, violation.filename, violation.project)
+            for violation in folder.policy.evaluate(subjects_of(folder.manifest.files), when)]
+
+
 def check_airflow(folder: Folder) -> list[Finding]:
     """`airflow`: what Airflow's image needs to build with no index at all."""
     findings = []
@@ -765,6 +784,8 @@ CHECKS: tuple[Check, ...] = (
           needs_manifest=True),
     Check(("missing", "sha256"), check_written, needs_manifest=True),
     Check(("unlisted",), check_unlisted, needs_manifest=True),
+    Check(("policy",), check_policy, needs_manifest=True,
+          applies=lambda folder: folder.policy is not None),
     Check(("zip", "record", "member-path"), check_wheels),
     Check(("metadata",), check_metadata),
     Check(("tags",), check_tags),

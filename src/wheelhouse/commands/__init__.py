@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from wheelhouse.commands import audit, build_args, licenses, prepare, sbom, sign, verify
+from wheelhouse.commands import (
+    audit,
+    build_args,
+    diff,
+    licenses,
+    page,
+    prepare,
+    sbom,
+    sign,
+    verify,
+)
 
 
 class Command(Protocol):
@@ -22,4 +32,5 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (prepare, verify, sign, build_args, licenses, sbom, audit)
+COMMANDS: tuple[Command, ...] = (prepare, verify, sign, build_args, licenses, sbom, audit,
+                                  diff, page)

@@ -26,3 +26,10 @@ def add_review_options(parser: argparse.ArgumentParser) -> None:
     folder as verify does before they describe it."""
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="processes for hashing the folder (default: every core)")
+
+
+def policy_keys_help() -> str:
+    """The policy file's keys, for the epilogs of the commands that take --policy."""
+    from wheelhouse.policy import POLICY_KEYS_HELP
+
+    return "--policy FILE, a TOML file; every key is optional:\n" + POLICY_KEYS_HELP

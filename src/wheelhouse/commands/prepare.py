@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from wheelhouse import layout, report
-from wheelhouse.commands.options import add_output_options
+from wheelhouse.commands.options import add_output_options, policy_keys_help
 from wheelhouse.errors import EXIT_OK
 from wheelhouse.index import PYPI
 
@@ -38,8 +38,9 @@ every file is intact, it only hashes DEST and says it is up to date; --refresh r
 against the index again.
 
 exit codes: 0 done; 2 bad input (spec, constraints line, unknown package, no file for
-the target, a wheel verify would reject) or DEST cannot be written (disk full); 3 network
-or index failure (unreachable, HTTP error, timeout, digest mismatch); 130 interrupted.
+the target, a wheel verify would reject, a policy file that cannot be read) or DEST cannot
+be written (disk full); 3 network or index failure (unreachable, HTTP error, timeout, digest
+mismatch); 4 what was resolved breaks the --policy (every violation named); 130 interrupted.
 """
 
 
@@ -48,7 +49,7 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         NAME,
         help="resolve, download and verify a wheelhouse for a target",
         description=PREPARE_HELP,
-        epilog=PREPARE_EPILOG,
+        epilog=PREPARE_EPILOG + "\n" + policy_keys_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("specs", nargs="*", metavar="SPEC",
@@ -126,6 +127,11 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "a download must average 1 KiB/s, before it is abandoned and "
                              "asked again (3 attempts; default: 60). A server that never "
                              "answers ends the run with exit 3 after about 4 x SECONDS")
+    parser.add_argument("--policy", type=Path, metavar="FILE",
+                        help="a policy (TOML; its keys below): what was resolved must keep its "
+                             "rules, or the run stops with one error naming every violation "
+                             "(exit 4) and writes no manifest; the policy's sha256 is recorded "
+                             "in the manifest ('policy')")
     parser.add_argument("--osv", type=Path, metavar="PATH",
                         help="an OSV export (osv.dev's PyPI all.zip, or a folder of OSV JSON "
                              "records): at the end, every project version in DEST is checked "
@@ -165,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         check_reproducible=args.check_reproducible,
         pre=args.pre,
         osv=args.osv,
+        policy=args.policy,
     )
     if args.timeout is not None:
         options.timeout = args.timeout

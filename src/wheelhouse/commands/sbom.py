@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from wheelhouse.review import prove_for
     from wheelhouse.sbom import render
 
-    if args.output is not None and _inside(args.output, args.folder):
+    if args.output is not None and inside(args.output, args.folder):
         raise InputError(f"-o {args.output} is inside {args.folder}: verify would find a file "
                          "its manifest does not list; write the SBOM beside the folder.")
     proven = prove_for(args)
@@ -132,7 +132,8 @@ def parents(required_by: tuple[str, ...], names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(set(found)))
 
 
-def _inside(path: Path, folder: Path) -> bool:
+def inside(path: Path, folder: Path) -> bool:
+    """Whether `path` would land in `folder` (where verify finds what is unlisted)."""
     try:
         path.resolve().relative_to(folder.resolve())
     except ValueError:

@@ -7,7 +7,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wheelhouse import report
-from wheelhouse.commands.options import add_folder_argument, add_output_options
+from wheelhouse.commands.options import (
+    add_folder_argument,
+    add_output_options,
+    policy_keys_help,
+)
 from wheelhouse.errors import EXIT_FINDINGS, EXIT_OK, InputError
 
 if TYPE_CHECKING:  # verify's modules load only when it runs, to keep --help light
@@ -57,7 +61,7 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
         NAME,
         help="prove offline that a wheelhouse is complete, untampered and installable",
         description=VERIFY_HELP,
-        epilog=VERIFY_EPILOG,
+        epilog=VERIFY_EPILOG + "\n" + policy_keys_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_folder_argument(parser)
@@ -71,6 +75,10 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "machine); repeatable")
     parser.add_argument("--platform", action="append", default=[], metavar="TAG",
                         help="a target platform, as for prepare; repeatable")
+    parser.add_argument("--policy", type=Path, metavar="FILE",
+                        help="a policy (TOML; its keys below): each file that breaks a rule is "
+                             "a 'policy' finding; ages are counted from the manifest's "
+                             "'created', when prepare ran")
     parser.add_argument("--allow-unverified", action="store_true",
                         help="accept files the manifest records with no index digest "
                              "(prepare --allow-unverified); they are still listed, under "
@@ -117,6 +125,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--min-signatures {args.min_signatures}: give at least 1.")
     if args.index_url and not args.against_index:
         raise InputError("--index-url is for --against-index (verify is offline otherwise).")
+    policy = None
+    if args.policy is not None:
+        from wheelhouse.policy import load_policy
+
+        policy = load_policy(args.policy)
     signers = None
     if args.allowed_signers is not None:
         signers, notes = signing.load_allowed_signers(args.allowed_signers)
@@ -131,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         folder.expected_manifest_sha256 = expected
         folder.signers = signers
         folder.min_signatures = args.min_signatures
+        folder.policy = policy
         result = verify(folder)
         if args.against_index:
             result.findings += _against_index(args, folder, result)
