@@ -307,3 +307,30 @@ def test_a_download_that_ends_while_a_run_fails_is_in_the_ledger(web, tmp_path):
     assert beta.name in whole and alpha.name in whole
     assert whole <= ledger, f"finished but not in the ledger: {whole - ledger}"
     assert not (dest / "wheelhouse.json").exists()
+
+
+def test_a_constraints_file_named_for_another_python_is_refused(pypiserver, run_cli, tmp_path):
+    """Airflow's constraints-3.11.txt for a 3.12 target would become the folder's
+    constraints-3.12.txt: refused before anything is fetched, with the way out."""
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "constraints-3.11.txt").write_text("beta==1.0\n")
+    (mirror / "constraints-3.12.txt").write_text("beta==1.1\n")
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "alpha==1.0", "--constraints",
+                     str(mirror / "constraints-3.11.txt"), "--python", "3.12",
+                     "--index-url", pypiserver.url, "--dest", str(dest))
+    assert_clean_failure(result, 2, "is for Python 3.11", "Python 3.12", "{python}")
+    assert not dest.exists()
+    # {python}: each target Python gets its own file, from a mirror or local files
+    each = run_cli("prepare", "alpha==1.0", "--constraints",
+                   str(mirror / "constraints-{python}.txt"), "--python", "3.11",
+                   "--python", "3.12", "--platform", "manylinux_2_28_x86_64",
+                   "--index-url", pypiserver.url, "--dest", str(dest))
+    assert each.returncode == 0, each.stderr
+    locks = {path.name: path.read_text() for path in dest.glob("requirements.*.lock.txt")}
+    assert {name.split(".")[1].split("-")[0]: "beta==1.0" in text or "beta==1.1" in text
+            for name, text in locks.items()} == {"cp311": True, "cp312": True}
+    assert "beta==1.0" in locks["requirements.cp311-manylinux_2_28_x86_64.lock.txt"]
+    assert "beta==1.1" in locks["requirements.cp312-manylinux_2_28_x86_64.lock.txt"]
+    assert (dest / "constraints-3.12.txt").read_text() == "beta==1.1\n"

@@ -54,10 +54,12 @@ def reviewed(pypiserver, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("review")
     dest = root / "wh"
     done = subprocess.run(
-        [sys.executable, "-m", "wheelhouse", "prepare", "lic-expr", "requests==2.31.0", *PY,
-         "--index-url", pypiserver.url, "--find-links", str(stand_ins(root / "links")),
+        [sys.executable, "-m", "wheelhouse", "prepare", "lic-expr", "requests==2.31.0",
+         "--python", "cp311", "--platform", "manylinux_2_28_x86_64",  # pip's spellings:
+         "-i", pypiserver.url, "-f", str(stand_ins(root / "links")),  # cp311, -i, -f
          "--dest", str(dest)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
+    assert json.loads((dest / "wheelhouse.json").read_text())["targets"][0]["python"] == "3.11"
     return dest
 
 

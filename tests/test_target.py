@@ -36,7 +36,10 @@ def test_other_families():
 def test_python_versions():
     assert parse_python("3.11") == ((3, 11), "3.11.0")
     assert parse_python("3.12.4") == ((3, 12), "3.12.4")
-    for bad in ("3", "eleven", "2.7", "3.11.0rc1"):
+    # as pip's --python-version takes them
+    assert parse_python("311") == parse_python("cp311") == parse_python("3.11")
+    assert parse_python("39") == ((3, 9), "3.9.0")
+    for bad in ("3", "eleven", "2.7", "3.11.0rc1", "cp3", "27", "cp3111"):
         with pytest.raises(InputError):
             parse_python(bad)
 

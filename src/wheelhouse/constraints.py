@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -114,6 +115,18 @@ def generated_constraints(python: str, resolved: list[tuple[Target, dict[str, st
 def _platform_marker(target: Target) -> str:
     return " and ".join(f'{key} == "{target.markers.get(key, "")}"'
                         for key in ("sys_platform", "platform_machine"))
+
+
+# In a --constraints source, stands for each target's Python: constraints-{python}.txt.
+PYTHON_PLACEHOLDER = "{python}"
+# Airflow's names: constraints-3.11.txt, constraints-no-providers-3.11.txt, ...
+_PYTHON_IN_NAME = re.compile(r"constraints(?:-[a-z][a-z-]*)?-(3\.\d{1,2})\.txt$")
+
+
+def python_named(location: str) -> str | None:
+    """The Python a constraints file's name says it is for (Airflow's naming), if any."""
+    found = _PYTHON_IN_NAME.search(urlsplit(location).path if "://" in location else location)
+    return found[1] if found else None
 
 
 def load_constraints(source: str, target: Target, session: net.Session) -> Constraints:

@@ -27,7 +27,13 @@ from packaging.version import Version
 
 from wheelhouse import __version__, airflow, folderlock, layout, ledger, net, rerun
 from wheelhouse.build import cache_root
-from wheelhouse.constraints import Constraints, generated_constraints, load_constraints
+from wheelhouse.constraints import (
+    PYTHON_PLACEHOLDER,
+    Constraints,
+    generated_constraints,
+    load_constraints,
+    python_named,
+)
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError, PolicyViolation
 from wheelhouse.files import file_sha256, remove_partials, sync_folder, write_atomic
@@ -355,17 +361,29 @@ def read_requirement_files(paths: list[Path]) -> list[tuple[str, Path]]:
 def _load_constraints(
     source: str | None, targets: list[Target], session: net.Session
 ) -> dict[str, Constraints]:
-    """Constraints per target Python: one file for all, or Airflow's file for each Python."""
+    """Constraints per target Python: one file for all, or a file for each Python (Airflow's,
+    or a source naming `{python}`). A file whose name says it is for another Python than a
+    target's is refused before it is fetched: written as that target's constraints-X.Y.txt,
+    it would pin what was tested for another Python."""
     if not source:
         return {}
     found: dict[str, Constraints] = {}
+    each = source.startswith("airflow:") or PYTHON_PLACEHOLDER in source
     for target in targets:
         if target.python in found:
             continue
-        if not source.startswith("airflow:") and found:
+        location = source.replace(PYTHON_PLACEHOLDER, target.python)
+        named = python_named(location)
+        if named is not None and named != target.python:
+            raise InputError(
+                f"--constraints {net.redact(location)} is for Python {named} (its name says so), "
+                f"but a target is Python {target.python}: give that Python's file, or a source "
+                f"with {PYTHON_PLACEHOLDER} for each target's own (e.g. "
+                f"constraints-{PYTHON_PLACEHOLDER}.txt).")
+        if not each and found:
             found[target.python] = next(iter(found.values()))
             continue
-        found[target.python] = load_constraints(source, target, session)
+        found[target.python] = load_constraints(location, target, session)
     return found
 
 

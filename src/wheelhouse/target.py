@@ -147,9 +147,11 @@ class Target:
 
 
 def parse_python(text: str) -> tuple[tuple[int, int], str]:
-    """'3.11' or '3.11.4' -> ((3, 11), '3.11.4'); X.Y means X.Y.0 for markers (as uv does)."""
+    """'3.11' or '3.11.4' -> ((3, 11), '3.11.4'); X.Y means X.Y.0 for markers (as uv does).
+    '311' and 'cp311' are 3.11, as pip's --python-version reads them."""
+    short = re.fullmatch(r"(?:cp)?3(\d{1,2})", text.strip())
     try:
-        version = Version(text)
+        version = Version(f"3.{short[1]}" if short else text)
     except InvalidVersion:
         version = None
     if version is None or len(version.release) not in (2, 3) or version.release[0] != 3 or (

@@ -550,7 +550,8 @@ def check_tags(folder: Folder) -> list[Finding]:
 
 
 def check_constraints(folder: Folder) -> list[Finding]:
-    """`constraints`: a project the constraints pin is present only at the pinned version."""
+    """`constraints`: a project the constraints pin is present only at the pinned version
+    (among the files the manifest says serve the target, when there is a manifest)."""
     findings = []
     for target in folder.targets:
         constraints = folder.constraints(target)
@@ -558,6 +559,9 @@ def check_constraints(folder: Folder) -> list[Finding]:
             continue
         for name, pin in sorted(constraints.pins_for(target).items()):
             for dist in folder.by_name.get(name, []):
+                entry = folder.entries.get(dist.filename)
+                if entry is not None and entry.targets and target.name not in entry.targets:
+                    continue  # another target's file: its Python's constraints pin it
                 if dist.version != parse_version(pin.version):
                     findings.append(Finding(
                         "constraints", f"{dist.filename} is {name} {dist.version}, but the "

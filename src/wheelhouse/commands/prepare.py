@@ -62,7 +62,7 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     target = parser.add_argument_group("target (default: this machine)")
     target.add_argument("--python", action="append", default=[], metavar="X.Y",
                         help="target Python, e.g. 3.11 (markers see 3.11.0) or 3.11.4; "
-                             "repeatable")
+                             "311 and cp311 as pip's --python-version takes them; repeatable")
     target.add_argument("--platform", action="append", default=[], metavar="TAG",
                         help="a wheel platform tag (manylinux_2_28_x86_64, win_amd64, "
                              "macosx_11_0_arm64) or a Docker platform (linux/amd64, "
@@ -76,11 +76,12 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--dest", type=Path, default=layout.DEFAULT_DEST,
                         help="the wheelhouse folder (default: docker-context-files)")
     sources = parser.add_argument_group("sources (pip's own configuration is never read)")
-    sources.add_argument("--index-url", default=PYPI, metavar="URL",
+    sources.add_argument("-i", "--index-url", default=PYPI, metavar="URL",
                          help=f"the Simple API to use (default: {PYPI})")
     sources.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
                          help="another Simple API; repeatable")
-    sources.add_argument("--find-links", action="append", default=[], type=Path, metavar="DIR",
+    sources.add_argument("-f", "--find-links", action="append", default=[], type=Path,
+                         metavar="DIR",
                          help="a folder of wheels and sdists to use too; repeatable")
     parser.add_argument("--keep-sdists", action="store_true",
                         help="where a wheel built here from an sdist does not fit a target, "
