@@ -137,6 +137,31 @@ def review_the_airflow_folder(dest: Path, tmp_path: Path) -> None:
     assert with_spdx >= 0.8 * len(packages), with_spdx  # the share the closing note gives
 
 
+def test_the_pylock_installs_with_no_index_and_no_find_links(run_cli, tmp_path):
+    """PEP 751: pip >= 26.1 installs the folder's pylock.toml from its relative paths alone,
+    in a Python that cannot open a socket."""
+    dest = tmp_path / "wh"
+    result = run_cli("prepare", "requests==2.32.3", "--python", "3.12", "--dest", str(dest))
+    assert result.returncode == 0, result.stderr
+    venv = venv_python(tmp_path / "venv", pyenv_python("3.12"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    env["PIP_CONFIG_FILE"] = os.devnull
+    upgrade = subprocess.run([str(venv), "-m", "pip", "install", "--isolated", "--quiet",
+                              "--index-url", "https://pypi.org/simple", "pip>=26.1"],
+                             capture_output=True, text=True, env=env)
+    assert upgrade.returncode == 0, upgrade.stderr
+    offline = {**offline_env(tmp_path / "guard"), "PIP_CONFIG_FILE": os.devnull}
+    install = subprocess.run([str(venv), "-m", "pip", "install", "--isolated",
+                              "--disable-pip-version-check", "-r", str(dest / "pylock.toml")],
+                             capture_output=True, text=True, env=offline)
+    assert install.returncode == 0, install.stdout + install.stderr
+    check = subprocess.run([str(venv), "-m", "pip", "check"], capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    shown = subprocess.run([str(venv), "-m", "pip", "show", "requests"], capture_output=True,
+                           text=True)
+    assert "Version: 2.32.3" in shown.stdout
+
+
 def test_pytest_for_windows_has_colorama(run_cli, tmp_path):
     dest = tmp_path / "wh"
     result = run_cli("prepare", "pytest==8.3.5", "--python", "3.12", "--platform", "win_amd64",

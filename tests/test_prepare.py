@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 import pytest
 from builders import make_wheel, sha256
 from conftest import offline_env, pip_install_offline, venv_python
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
@@ -418,6 +424,17 @@ def test_several_targets_share_one_folder(pypiserver, run_cli, tmp_path):
     verified = run_cli("verify", str(dest), "--json")
     assert verified.returncode == 0, verified.stdout
     assert json.loads(verified.stdout)["targets"] == names
+    # one pylock.toml for every target: each target's environment selects its own lock's pins
+    from packaging.pylock import Pylock
+
+    pylock = Pylock.from_dict(tomllib.loads((dest / "pylock.toml").read_text()))
+    pylock.validate()
+    assert len(pylock.environments or ()) == 4
+    for name, target in zip(names, document["targets"]):
+        chosen = {f"{p.name}=={p.version}" for p, _ in pylock.select(
+            environment=target["markers"])}
+        lock = (dest / document["locks"][name]).read_text()
+        assert chosen == set(re.findall(r"^([a-z0-9-]+==[^ ]+) \\$", lock, re.M)), name
     # one target's lock no longer agrees: verify says which target
     lock = dest / document["locks"][names[0]]
     lock.write_text(lock.read_text().replace("gamma==1.0", "gamma==0.9"))
@@ -470,7 +487,7 @@ def test_rerun_with_fewer_targets_removes_their_locks_and_constraints(pypiserver
     assert json.loads(second.stdout)["warnings"] == []
     assert sorted(p.name for p in dest.iterdir()) == sorted([
         "alpha-2.0-py3-none-any.whl", "beta-1.0-py3-none-any.whl", "constraints-3.11.txt",
-        "requirements.lock.txt", "wheelhouse.json"])  # gamma went with 3.10, and its files
+        "pylock.toml", "requirements.lock.txt", "wheelhouse.json"])  # gamma went with 3.10
     verified = run_cli("verify", str(dest), "--json")
     assert verified.returncode == 0, verified.stdout
 
@@ -510,3 +527,25 @@ def test_the_self_check_every_test_runs_fails_on_what_verify_would(pypiserver, r
     wheel.write_bytes(wheel.read_bytes() + b"\0")
     with pytest.raises(AssertionError, match=r"\[sha256\] .*beta-1.1-py3-none-any.whl"):
         self_check(dest, allow_unverified=False)
+
+
+def test_verify_holds_the_pylock_to_the_manifest(pypiserver, run_cli, tmp_path):
+    dest = tmp_path / "wh"
+    done = run_cli("prepare", "alpha==2.0", "--python", "3.11", "--platform", "linux/amd64",
+                   "--index-url", pypiserver.url, "--dest", str(dest))
+    assert done.returncode == 0, done.stderr
+    pylock = dest / "pylock.toml"
+    text = pylock.read_text()
+    beta = files_by_name(dest)["beta"]["sha256"]
+    assert text.count(beta) == 1
+    pylock.write_text(text.replace(beta, "0" * 64))  # still a valid lock, of other bytes
+    verified = run_cli("verify", str(dest), "--json")
+    assert verified.returncode == 1
+    findings = json.loads(verified.stdout)["findings"]
+    assert {(f["check"], f["file"], f["project"]) for f in findings} == {
+        ("sha256", "pylock.toml", None), ("lock", "pylock.toml", "beta")}
+    pylock.write_text("lock-version = 1\n")
+    verified = run_cli("verify", str(dest), "--json")
+    messages = [f["message"] for f in json.loads(verified.stdout)["findings"]
+                if f["check"] == "lock"]
+    assert len(messages) == 1 and "not a valid PEP 751 lock" in messages[0]

@@ -45,7 +45,7 @@ def listing(folder: Path) -> dict[str, str]:
 
 def forge(folder: Path, name: str) -> str:
     """The consistent forgery: a member rewritten with a valid RECORD, then the manifest's
-    sha256, size and index digest and the lock's hash (and the lock's own sha256) made to
+    sha256, size and index digest and both locks' hashes (and the locks' own sha256) made to
     match. Returns the forged wheel's name."""
     document = manifest(folder)
     item = entry(document, name)
@@ -54,9 +54,10 @@ def forge(folder: Path, name: str) -> str:
     rewrite_wheel(wheel, lambda m: m.__setitem__(f"{name}/__init__.py", b"import os\n"))
     new = sha256(wheel)
     item["sha256"], item["size"], item["index_sha256"] = new, wheel.stat().st_size, new
-    lock = folder / document["lock"]
-    lock.write_text(lock.read_text().replace(old, new))
-    document["rerun"]["files_sha256"][document["lock"]] = sha256(lock)
+    for name_of_lock in (document["lock"], "pylock.toml"):
+        lock = folder / name_of_lock
+        lock.write_text(lock.read_text().replace(old, new))
+        document["rerun"]["files_sha256"][name_of_lock] = sha256(lock)
     save_manifest(folder, document)
     return wheel.name
 

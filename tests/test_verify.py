@@ -182,6 +182,8 @@ def test_dependency_removed_from_folder_manifest_and_lock(folder):
                len(lines))
     lock.write_text("\n".join(lines[:start] + lines[end:]) + "\n")
     document["rerun"]["files_sha256"][lock.name] = sha256(lock)  # the lock's hash as well
+    (folder / "pylock.toml").unlink()  # and no pylock, as folders made before it had none
+    del document["rerun"]["files_sha256"]["pylock.toml"]
     save_manifest(folder, document)
     code, report, _ = verify(folder)
     assert code == 1

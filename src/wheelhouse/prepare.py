@@ -57,6 +57,7 @@ from wheelhouse.plan import (
 from wheelhouse.report import PrepareProgress, warn
 from wheelhouse.resolve import parse_specs
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
+from wheelhouse.standard_lock import PYLOCK, pylock_text
 from wheelhouse.target import Target, make_targets
 
 if TYPE_CHECKING:
@@ -616,14 +617,17 @@ def _outputs(
         audit=None if audited is None else audited.to_json(),
         policy=None if inputs.policy is None else {"source": inputs.policy.source,
                                                    "sha256": inputs.policy.sha256},
-        rerun=RerunRecord(
-            inputs_sha256=digest,
-            files_sha256={name: hashlib.sha256(data).hexdigest()
-                          for name, data in contents.items()},
-            warnings=tuple(warnings),
-        ),
     )
-    return manifest, contents
+    try:  # one PEP 751 lock for every target, beside the requirements locks
+        contents[PYLOCK] = pylock_text(manifest, f"wheelhouse {__version__}").encode()
+    except ValueError as exc:  # e.g. two targets its markers cannot tell apart
+        warnings.append(f"no {PYLOCK} was written ({exc}); the requirements locks serve each "
+                        "target.")
+    return dataclasses.replace(manifest, rerun=RerunRecord(
+        inputs_sha256=digest,
+        files_sha256={name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
+        warnings=tuple(warnings),
+    )), contents
 
 
 def _generated_constraints(inputs: Inputs, plans: list[TargetPlan]) -> dict[str, Constraints]:

@@ -675,6 +675,36 @@ def check_locks(folder: Folder) -> list[Finding]:
         mine = manifest.entries_for(target_name) if target_name else list(manifest.files)
         findings += [dataclasses.replace(f, target=target_name or None)
                      for f in lock_findings(folder.path, lock, mine)]
+    return findings + pylock_findings(folder)
+
+
+def pylock_findings(folder: Folder) -> list[Finding]:
+    """`lock`: pylock.toml, where prepare wrote one, selects for each target exactly the pins
+    and hashes the manifest lists for it (its bytes are the `sha256` check's)."""
+    from wheelhouse.standard_lock import PYLOCK, locked_for
+
+    manifest = folder.manifest
+    assert manifest is not None
+    path = folder.path / PYLOCK
+    if manifest.rerun is None or PYLOCK not in manifest.rerun.files_sha256 or \
+            path.is_symlink() or not path.is_file():
+        return []  # not written by prepare, or `missing`/`link` already says so
+    text = path.read_text(encoding="utf-8", errors="replace")
+    # A pylock names every file of a version, whichever targets each serves.
+    every: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for entry in manifest.files:
+        if entry.role == "install":
+            every[entry.name, entry.version].add(entry.sha256)
+    findings = []
+    for target in folder.targets:
+        try:
+            locked = locked_for(text, target.markers)
+        except ValueError as exc:
+            return [Finding("lock", f"{PYLOCK}: {exc}.", file=PYLOCK)]
+        listed = {name: (version, every[name, version])
+                  for name, (version, _) in locked_pins(manifest.entries_for(target.name)).items()}
+        findings += [dataclasses.replace(f, target=target.name)
+                     for f in compare_pins(PYLOCK, locked, listed)]
     return findings
 
 
@@ -687,7 +717,12 @@ def lock_findings(folder: Path, lock: str, entries: Iterable[FileEntry]) -> list
         return [Finding("lock", f"{lock} is missing.", file=lock, expected="present",
                         found="absent")]
     locked = parse_lock(path.read_text(encoding="utf-8", errors="replace"))
-    listed = locked_pins(entries)
+    return compare_pins(lock, locked, locked_pins(entries))
+
+
+def compare_pins(lock: str, locked: dict[str, tuple[str, set[str]]],
+                 listed: dict[str, tuple[str, set[str]]]) -> list[Finding]:
+    """A lock's pins (version, hashes) against the manifest's, project by project."""
     findings = []
     for name in sorted(set(locked) | set(listed)):
         want, have = listed.get(name), locked.get(name)

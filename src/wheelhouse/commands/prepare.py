@@ -28,8 +28,9 @@ examples:
   wheelhouse prepare "pytest==8.3.5" --python 3.10 --dest wheels --json
 
 DEST then holds the files, constraints-<PY>.txt (the constraints as downloaded),
-requirements.lock.txt (several targets: requirements.<target>.lock.txt) and
-wheelhouse.json. Install it offline with:
+pylock.toml (PEP 751, every target), requirements.lock.txt (several targets:
+requirements.<target>.lock.txt) and wheelhouse.json. Install it offline with:
+  pip install -r DEST/pylock.toml                      (pip 26.1 or later; or uv pip install)
   pip install --no-index --find-links DEST --require-hashes -r DEST/requirements.lock.txt
 
 Running prepare again reuses every file whose sha256 still matches. When the inputs
