@@ -23,7 +23,7 @@ every pattern is linear, so a hostile 100 KB field costs milliseconds.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -467,3 +467,14 @@ def declared_by(metadata: Metadata | None) -> LicenseFacts:
         return license_facts(None, None, ())
     return license_facts(metadata.license_expression, metadata.license_text,
                          metadata.classifiers)
+
+
+def declared_line(expression: str | None, text: str | None,
+                  classifiers: Sequence[str]) -> str | None:
+    """The declared license in one line, for people: the expression, else the License field's
+    first line, else the classifiers."""
+    if expression:
+        return expression
+    if text and text.strip():
+        return text.strip().splitlines()[0][:200]
+    return "; ".join(classifiers) or None

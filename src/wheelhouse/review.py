@@ -11,14 +11,19 @@ them.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wheelhouse.errors import EXIT_FINDINGS, InputError, WheelhouseError
 from wheelhouse.licenses import LicenseFacts, declared_by
 from wheelhouse.manifest import FileEntry, Manifest
 from wheelhouse.wheelfile import Metadata
+
+if TYPE_CHECKING:
+    from wheelhouse.verify import Folder, Report
 
 
 class Unproven(WheelhouseError):
@@ -44,21 +49,35 @@ class ProvenFolder:
     items: tuple[Item, ...]
 
 
-def prove(folder: Path, jobs: int | None = None,
-          on_file: Callable[[int], None] | None = None) -> ProvenFolder:
-    """The folder, checked as verify checks it, with each file's own statements."""
-    from wheelhouse import folderlock
-    from wheelhouse.sdist import stated_metadata
+@contextmanager
+def examined(args: argparse.Namespace) -> Iterator[tuple[Folder, Report]]:
+    """DIR read and checked as verify does (with its progress bar), and held against a
+    prepare writing it until the caller is done reading: a review command's first step."""
+    from wheelhouse import folderlock, report
     from wheelhouse.verify import read_folder, verify
 
+    folder: Path = args.folder
+    if args.jobs is not None and args.jobs < 1:
+        raise InputError(f"--jobs {args.jobs}: give at least 1.")
     if not folder.is_dir():
         raise InputError(f"{folder} is not a folder.")
     with folderlock.reading(folder):
-        context = read_folder(folder, jobs=jobs, on_file=on_file)
+        with report.HashProgress(folder) as progress:
+            context = read_folder(folder, jobs=args.jobs, on_file=progress.file_done)
         if context.manifest is None or context.manifest_bytes is None:
             raise InputError(f"{folder} has no wheelhouse.json: a review describes a folder "
                              "prepare made (wheelhouse verify checks what it can of others).")
-        report = verify(context)
+        yield context, verify(context)
+
+
+def prove_for(args: argparse.Namespace) -> ProvenFolder:
+    """DIR, checked as verify checks it, with each file's own statements; a folder with any
+    finding is Unproven."""
+    from wheelhouse.sdist import stated_metadata
+
+    with examined(args) as (context, report):
+        folder, manifest = context.path, context.manifest
+        assert manifest is not None and report.manifest_sha256 is not None
         if report.findings:
             first = report.findings[0]
             raise Unproven(
@@ -66,33 +85,10 @@ def prove(folder: Path, jobs: int | None = None,
                 f"first: {first.message}); nothing is described that is not proven: run "
                 f"wheelhouse verify {folder}.")
         items = []
-        for entry in sorted(context.manifest.files, key=lambda e: (e.name, e.filename)):
+        for entry in sorted(manifest.files, key=lambda e: (e.name, e.filename)):
             inspection = context.inspections.get(entry.filename)
             metadata = inspection.metadata if inspection is not None else None
             if metadata is None and entry.kind == "sdist":
                 metadata = stated_metadata(folder / entry.filename)
             items.append(Item(entry, metadata, declared_by(metadata)))
-    assert report.manifest_sha256 is not None  # a manifest was read
-    return ProvenFolder(folder, context.manifest, report.manifest_sha256, tuple(items))
-
-
-def declared_line(expression: str | None, text: str | None,
-                  classifiers: Sequence[str]) -> str | None:
-    """The declared license in one line, for people: the expression, else the License field's
-    first line, else the classifiers."""
-    if expression:
-        return expression
-    if text and text.strip():
-        return text.strip().splitlines()[0][:200]
-    return "; ".join(classifiers) or None
-
-
-def prove_for(args: argparse.Namespace) -> ProvenFolder:
-    """`prove`, for a review command's DIR and --jobs, with verify's progress bar."""
-    from wheelhouse import report
-
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError(f"--jobs {args.jobs}: give at least 1.")
-    with report.HashProgress(args.folder) as progress:
-        return prove(args.folder, args.jobs, progress.file_done)
-
+    return ProvenFolder(folder, manifest, report.manifest_sha256, tuple(items))

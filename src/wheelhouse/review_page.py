@@ -36,7 +36,7 @@ from typing import Any, Union
 from packaging.utils import canonicalize_name
 
 from wheelhouse.layout import MANIFEST, SIGNATURES
-from wheelhouse.licenses import UNKNOWN
+from wheelhouse.licenses import UNKNOWN, declared_line
 from wheelhouse.manifest import BuildRecord, ConstraintsRecord, FileEntry, Manifest
 from wheelhouse.osv import Finding, Unchecked
 
@@ -396,7 +396,7 @@ def _license(entry: FileEntry) -> _Cell:
     if spdx != UNKNOWN:
         return _cell(spdx)
     facts = entry.license_facts
-    declared = (facts.expression or facts.text) if facts is not None else None
+    declared = declared_line(facts.expression, facts.text, ()) if facts is not None else None
     declared = (declared or entry.license or "").strip()
     if not declared:
         return _Cell(UNKNOWN, None, "warn")

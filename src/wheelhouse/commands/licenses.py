@@ -91,7 +91,7 @@ def _print(document: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from wheelhouse.review import declared_line
+    from wheelhouse.licenses import declared_line
 
     console = Console(highlight=False, soft_wrap=True)
     by_license = document["by_license"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from wheelhouse.errors import InputError
 from wheelhouse.layout import DEFAULT_DEST
 
 
@@ -33,3 +34,26 @@ def policy_keys_help() -> str:
     from wheelhouse.policy import POLICY_KEYS_HELP
 
     return "--policy FILE, a TOML file; every key is optional:\n" + POLICY_KEYS_HELP
+
+
+def refuse_inside(path: Path | None, folder: Path, flag: str, what: str) -> None:
+    """An output file (an SBOM, a report) inside DIR would be a file verify finds unlisted:
+    refused before any work."""
+    if path is None:
+        return
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return
+    raise InputError(f"{flag} {path} is inside {folder}: verify would find a file its manifest "
+                     f"does not list; write the {what} beside the folder.")
+
+
+def write_output(path: Path, text: str) -> None:
+    """A command's document, written whole or not at all."""
+    from wheelhouse.files import write_atomic
+
+    try:
+        write_atomic(path, text.encode())
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}.") from None

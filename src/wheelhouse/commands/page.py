@@ -7,8 +7,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wheelhouse.commands.options import add_folder_argument, add_review_options
-from wheelhouse.errors import EXIT_OK, InputError
+from wheelhouse.commands.options import (
+    add_folder_argument,
+    add_review_options,
+    refuse_inside,
+    write_output,
+)
+from wheelhouse.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from wheelhouse.review_page import PageInput
@@ -59,21 +64,14 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     from wheelhouse import report
-    from wheelhouse.commands.sbom import inside
-    from wheelhouse.files import write_atomic
     from wheelhouse.review_page import html_page, markdown_page
 
-    if args.html is not None and inside(args.html, args.folder):
-        raise InputError(f"--html {args.html} is inside {args.folder}: verify would find a "
-                         "file its manifest does not list; write the page beside the folder.")
+    refuse_inside(args.html, args.folder, "--html", "page")
     page = page_input(args)
     if args.html is None:
         sys.stdout.write(markdown_page(page))
         return EXIT_OK
-    try:
-        write_atomic(args.html, html_page(page).encode())
-    except OSError as exc:
-        raise InputError(f"cannot write {args.html}: {exc.strerror or exc}.") from None
+    write_output(args.html, html_page(page))
     verdict = {True: "every check holds", False: "verify has findings",
                None: "not verified"}[page.verified]
     report.stderr.print(f"review page of {len(page.manifest.files)} files ({verdict}) written "
@@ -82,27 +80,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def page_input(args: argparse.Namespace) -> PageInput:
-    """The folder's manifest, verify's verdict on the folder, and its signature blocks."""
-    from wheelhouse import folderlock, layout, report
+    """The folder's manifest, verify's verdict on the folder, and its signature blocks (a
+    folder with findings still gets its page, marked so)."""
+    from wheelhouse import layout
+    from wheelhouse.review import examined
     from wheelhouse.review_page import PageInput
     from wheelhouse.signing import read_blocks
-    from wheelhouse.verify import read_folder, verify
 
-    folder: Path = args.folder
-    if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder.")
-    if args.jobs is not None and args.jobs < 1:
-        raise InputError(f"--jobs {args.jobs}: give at least 1.")
-    with folderlock.reading(folder):
-        with report.HashProgress(folder) as progress:
-            context = read_folder(folder, jobs=args.jobs, on_file=progress.file_done)
-        if context.manifest is None:
-            raise InputError(f"{folder} has no wheelhouse.json: the report describes a folder "
-                             "prepare made.")
-        result = verify(context)
-        signatures = folder / layout.SIGNATURES
+    with examined(args) as (context, result):
+        signatures = context.path / layout.SIGNATURES
         blocks = read_blocks(signatures.read_bytes()) if signatures.is_file() else []
-    assert result.manifest_sha256 is not None
+    assert context.manifest is not None and result.manifest_sha256 is not None
     return PageInput(manifest=context.manifest, manifest_sha256=result.manifest_sha256,
-                     folder=str(folder), signatures=sum(isinstance(b, bytes) for b in blocks),
+                     folder=str(context.path), signatures=sum(isinstance(b, bytes) for b in blocks),
                      verified=result.ok)

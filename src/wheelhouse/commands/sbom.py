@@ -8,8 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wheelhouse import __version__, report
-from wheelhouse.commands.options import add_folder_argument, add_review_options
-from wheelhouse.errors import EXIT_OK, InputError
+from wheelhouse.commands.options import (
+    add_folder_argument,
+    add_review_options,
+    refuse_inside,
+    write_output,
+)
+from wheelhouse.errors import EXIT_OK
 
 if TYPE_CHECKING:
     from wheelhouse.review import ProvenFolder
@@ -60,13 +65,10 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from wheelhouse.files import write_atomic
     from wheelhouse.review import prove_for
     from wheelhouse.sbom import render
 
-    if args.output is not None and inside(args.output, args.folder):
-        raise InputError(f"-o {args.output} is inside {args.folder}: verify would find a file "
-                         "its manifest does not list; write the SBOM beside the folder.")
+    refuse_inside(args.output, args.folder, "-o", "SBOM")
     proven = prove_for(args)
     rendered = render(sbom_input(proven), args.format)
     checked = (f"checked against the {rendered.schema}" if rendered.validated
@@ -75,10 +77,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(rendered.text)
         where = "standard output"
     else:
-        try:
-            write_atomic(args.output, rendered.text.encode())
-        except OSError as exc:
-            raise InputError(f"cannot write {args.output}: {exc.strerror or exc}.") from None
+        write_output(args.output, rendered.text)
         where = str(args.output)
     report.stderr.print(f"{args.format} SBOM of {len(proven.items)} files ({checked}) written "
                         f"to {where}.", highlight=False, soft_wrap=True, markup=False)
@@ -87,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 def sbom_input(proven: ProvenFolder) -> SbomInput:
     """The proven folder as the SBOM module takes it."""
-    from wheelhouse.review import declared_line
+    from wheelhouse.licenses import declared_line
     from wheelhouse.sbom import Component, SbomInput
 
     names = {item.entry.name for item in proven.items}
@@ -130,12 +129,3 @@ def parents(required_by: tuple[str, ...], names: set[str]) -> tuple[str, ...]:
         if name in names:
             found.append(name)
     return tuple(sorted(set(found)))
-
-
-def inside(path: Path, folder: Path) -> bool:
-    """Whether `path` would land in `folder` (where verify finds what is unlisted)."""
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
