@@ -79,8 +79,8 @@ def test_check_reproducible_on_a_wheel_built_before(run_cli, pypiserver, tmp_pat
 
 def test_a_failed_build_shows_the_backends_own_error_and_keeps_the_log(
         run_cli, pypiserver, tmp_path):
-    result = run_cli("prepare", "brokenbuild", "--index-url", pypiserver.url, "--dest", "wh",
-                     "--cache-dir", str(tmp_path / "cache"))
+    result = run_cli("prepare", "-q", "brokenbuild", "--index-url", pypiserver.url, "--dest",
+                     "wh", "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "fatal error: Python.h: No such file or directory" in result.stderr

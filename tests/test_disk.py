@@ -40,7 +40,7 @@ def serve_three_wheels(web, tmp_path: Path) -> dict[str, str]:
 
 
 def prepare_argv(web, dest: Path) -> list[str]:
-    return [sys.executable, "-m", "wheelhouse", "prepare", "full-a==1.0", "--python", "3.11",
+    return [sys.executable, "-m", "wheelhouse", "prepare", "-q", "full-a==1.0", "--python", "3.11",
             "--index-url", f"{web.url}/simple", "--dest", str(dest)]
 
 

@@ -26,7 +26,7 @@ def prepared(pypiserver, tmp_path_factory) -> Path:
     constraints.write_text("beta==1.0\n")
     dest = root / "wh"
     options = PrepareOptions(specs=["alpha[fast]==2.0", "sdistonly"],
-                             constraints=str(constraints), pythons=["3.10", "3.11"],
+                             constraints=[str(constraints)], pythons=["3.10", "3.11"],
                              platforms=["linux/amd64"], index_url=pypiserver.url, dest=dest)
     with PrepareProgress(enabled=False) as progress:
         prepare(options, progress)

@@ -293,7 +293,7 @@ def test_a_download_that_ends_while_a_run_fails_is_in_the_ledger(web, tmp_path):
                 while not (dest / LEDGER).exists() and time.monotonic() < deadline:
                     time.sleep(0.01)
 
-    options = PrepareOptions(specs=["alpha==1.0"], constraints=str(constraints),
+    options = PrepareOptions(specs=["alpha==1.0"], constraints=[str(constraints)],
                              index_url=index, dest=dest)
     with InterruptedOnAlpha() as progress:
         try:

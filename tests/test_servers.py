@@ -130,7 +130,7 @@ def test_a_redirect_loop_ends_in_one_sentence(web, tmp_path):
         handler.end_headers()
 
     web.routes["/simple/loop/"] = loop
-    code, _, err = run("prepare", "loop", "--index-url", f"{web.url}/simple", "--dest",
+    code, _, err = run("prepare", "-q", "loop", "--index-url", f"{web.url}/simple", "--dest",
                        str(tmp_path / "wh"))
     assert code == 3 and "redirects" in err, err
     assert err.count("\n") == 1

@@ -46,7 +46,14 @@ class Cancelled(Exception):
 
 
 class Downloader:
-    """Downloads each file once, `jobs` at a time, and remembers what this run wrote."""
+    """Downloads each file once, `jobs` at a time, and remembers what this run wrote.
+
+    For progress (each called from the download's thread): `on_bytes(count)` as bytes
+    arrive; `on_expect(size)` before a download whose size the index gave, and again with
+    the bytes of an attempt that broke off (they come again), so the bytes that arrive add
+    up to what was expected; `on_file(filename, status, size)` once a file is whole and
+    verified, status "downloaded" or "reused".
+    """
 
     def __init__(
         self,
@@ -54,10 +61,14 @@ class Downloader:
         dest: Path,
         jobs: int = 8,
         on_bytes: Callable[[int], None] | None = None,
+        on_file: Callable[[str, str, int], None] | None = None,
+        on_expect: Callable[[int], None] | None = None,
     ) -> None:
         self.session = session
         self.dest = dest
         self.on_bytes = on_bytes or (lambda n: None)
+        self.on_file = on_file or (lambda filename, status, size: None)
+        self.on_expect = on_expect or (lambda n: None)
         self.written: set[str] = set()
         self._futures: dict[str, Future[LocalFile]] = {}
         self._lock = threading.Lock()
@@ -103,7 +114,11 @@ class Downloader:
         if final.is_file() and file.sha256 is not None:  # unverified: always fetched anew
             digest = file_sha256(final)
             if digest == file.sha256:
-                return LocalFile(final, digest, final.stat().st_size, reused=True)
+                size = final.stat().st_size
+                self.on_file(file.filename, "reused", size)
+                return LocalFile(final, digest, size, reused=True)
+        if file.size is not None:
+            self.on_expect(file.size)
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 local = self._download(file, final)
@@ -113,6 +128,7 @@ class Downloader:
                 continue
             with self._lock:
                 self.written.add(file.filename)
+            self.on_file(file.filename, "downloaded", local.size)
             return local
         raise AssertionError("unreachable")
 
@@ -143,6 +159,10 @@ class Downloader:
                 )
             ledger.record(self.dest, [file.filename])  # before the name: see ledger.py
             os.replace(part, final)
+        except net.BrokenOff:
+            if file.size is not None:
+                self.on_expect(size)  # these bytes come again with the next attempt
+            raise
         finally:
             part.unlink(missing_ok=True)
         return LocalFile(final, found, size, reused=False)

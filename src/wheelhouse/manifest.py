@@ -179,12 +179,18 @@ class ConstraintsRecord:
     pins: int
     filename: str
     generated: bool = False  # written by prepare from its resolution: none were given
+    # Several -c sources merged into this file: each one's own record.
+    merged_from: tuple[ConstraintsRecord, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"source": self.source, "url": self.url, "path": self.path,
-                "sha256": self.sha256, "size": self.size, "etag": self.etag,
-                "last_modified": self.last_modified, "pins": self.pins,
-                "filename": self.filename, "generated": self.generated}
+        document: dict[str, Any] = {"source": self.source, "url": self.url, "path": self.path,
+                                    "sha256": self.sha256, "size": self.size,
+                                    "etag": self.etag, "last_modified": self.last_modified,
+                                    "pins": self.pins, "filename": self.filename,
+                                    "generated": self.generated}
+        if self.merged_from:
+            document["merged_from"] = [item.to_json() for item in self.merged_from]
+        return document
 
 
 @dataclass(frozen=True)
@@ -250,6 +256,8 @@ class Manifest:
     audit: dict[str, Any] | None = field(default=None, compare=False)
     # prepare --policy: the policy file the folder was held to ({"source", "sha256"}).
     policy: dict[str, Any] | None = field(default=None, compare=False)
+    # prepare -r LOCK with hashes: the files read ({path: sha256}) and the files held to them.
+    hashed_input: dict[str, Any] | None = field(default=None, compare=False)
     tool_name: str = "wheelhouse"
     # What load could not use; never written.
     problems: tuple[Problem, ...] = field(default=(), compare=False)
@@ -328,6 +336,7 @@ class Manifest:
             rerun=reader.rerun(document.get("rerun")),
             audit=reader.get(document, "audit", dict, None),
             policy=reader.get(document, "policy", dict, None),
+            hashed_input=reader.get(document, "hashed_input", dict, None),
             problems=tuple(reader.problems),
         )
 
@@ -359,6 +368,8 @@ class Manifest:
             document["audit"] = self.audit
         if self.policy is not None:
             document["policy"] = self.policy
+        if self.hashed_input is not None:
+            document["hashed_input"] = self.hashed_input
         return document
 
     def dumps(self) -> str:
@@ -536,6 +547,7 @@ class _Reader:
         if filename is None:
             return None
         size, pins = raw.get("size"), raw.get("pins")
+        merged = self.get(raw, "merged_from", list, []) if "merged_from" in raw else []
         return ConstraintsRecord(
             source=_text(raw.get("source")) or "", url=_text(raw.get("url")),
             path=_text(raw.get("path")), sha256=_text(raw.get("sha256")) or "",
@@ -543,6 +555,10 @@ class _Reader:
             last_modified=_text(raw.get("last_modified")),
             pins=pins if isinstance(pins, int) else 0, filename=filename,
             generated=raw.get("generated") is True,
+            merged_from=tuple(
+                record for number, item in enumerate(merged)
+                if (record := self.constraints(item, f"{key}.merged_from[{number}]")) is not None
+            ),
         )
 
     def locks(self, raw: object) -> dict[str, str]:

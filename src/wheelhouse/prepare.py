@@ -32,6 +32,7 @@ from wheelhouse.constraints import (
     Constraints,
     generated_constraints,
     load_constraints,
+    merge,
     python_named,
 )
 from wheelhouse.download import Downloader
@@ -55,6 +56,12 @@ from wheelhouse.plan import (
     resolve_target,
 )
 from wheelhouse.report import PrepareProgress, warn
+from wheelhouse.requirement_files import (
+    RequirementFiles,
+    hashes_for,
+    read_requirement_files,
+    refuse_unhashed,
+)
 from wheelhouse.resolve import parse_specs
 from wheelhouse.sources import Status, WheelhouseSources, Workshop
 from wheelhouse.standard_lock import PYLOCK, pylock_text
@@ -74,7 +81,7 @@ class PrepareOptions:
 
     specs: list[str]
     requirement_files: list[Path] = field(default_factory=list)
-    constraints: str | None = None
+    constraints: list[str] = field(default_factory=list)  # -c, repeatable: merged
     pythons: list[str] = field(default_factory=list)
     platforms: list[str] = field(default_factory=list)
     implementation: str = "cp"
@@ -110,6 +117,13 @@ class Inputs:
     # Where each spec came from, as a lock's `# via` says it: `-r FILE` or the command line.
     origins: dict[str, str] = field(default_factory=dict)
     policy: Policy | None = None
+    # What the -r files say beyond specs: their pins' hashes, and the -c files they name.
+    files: RequirementFiles = field(default_factory=RequirementFiles)
+
+    @property
+    def constraints(self) -> list[str]:
+        """Every constraints source: the -c options, then those the -r files name."""
+        return [*self.options.constraints, *self.files.constraints]
 
     @property
     def dest(self) -> Path:
@@ -188,7 +202,7 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
     dest = inputs.dest
     session = net.make_session(pool_size=PAGE_WORKERS + options.jobs, timeout=options.timeout)
     progress.stage("fetching constraints")
-    constraints = _load_constraints(options.constraints, inputs.targets, session)
+    constraints = _load_constraints(inputs.constraints, inputs.targets, session)
     _make_dest(dest)
     with folderlock.writing(dest, options.wait, on_wait=partial(_waiting, progress, dest)):
         try:
@@ -256,6 +270,9 @@ def _prepare_held(
         plans = [plan_target(resolution, run, options.keep_sdists, progress, misfits)
                  for (run, resolution), (_, misfits) in zip(resolved, cannot_build)]
         refuse_misfits(plans)
+        if inputs.files.hashes:  # a hashed lock was the input: every file must match it
+            refuse_unhashed([e for plan in plans for e in plan.entries], inputs.files,
+                            _tools(inputs))
         if inputs.policy is not None:  # an InputError: a finished folder is left as it was
             refuse_violations(inputs.policy, plans, created)
 
@@ -303,8 +320,8 @@ def _make_dest(dest: Path) -> None:
 
 def check_inputs(options: PrepareOptions) -> Inputs:
     """Every option checked before anything is fetched or written."""
-    from_files = read_requirement_files(options.requirement_files)
-    specs = list(options.specs) + [spec for spec, _ in from_files]
+    files = read_requirement_files(options.requirement_files)
+    specs = list(options.specs) + [spec for spec, _ in files.specs]
     if not specs:
         raise InputError("nothing to prepare: give at least one requirement, e.g. "
                          "wheelhouse prepare 'requests==2.32.3'.")
@@ -319,6 +336,8 @@ def check_inputs(options: PrepareOptions) -> Inputs:
                            options.abis)
     for target in targets:  # a typo in a spec stops the run before --dest is touched
         parse_specs(specs, target)
+        for scope in files.scopes:
+            scope.refuse_unfit(target)
     for flag, version in (("--pip-version", options.pip_version),
                           ("--uv-version", options.uv_version)):
         if version is not None and parse_version(version) is None:
@@ -328,7 +347,7 @@ def check_inputs(options: PrepareOptions) -> Inputs:
                          "all.zip, or a folder of its records).")
     if options.dest.exists() and not options.dest.is_dir():
         raise InputError(f"--dest {options.dest} exists and is not a folder.")
-    origins = {spec: f"-r {path}" for spec, path in reversed(from_files)}
+    origins = {spec: origin for spec, origin in reversed(files.specs)}
     origins.update({spec: f"{spec} (command line)" for spec in options.specs})
     policy = None
     if options.policy is not None:
@@ -336,38 +355,29 @@ def check_inputs(options: PrepareOptions) -> Inputs:
 
         policy = load_policy(options.policy)
     return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls],
-                  origins, policy)
-
-
-def read_requirement_files(paths: list[Path]) -> list[tuple[str, Path]]:
-    """Requirement lines from -r files, each with its file: one spec a line, comments and
-    blanks allowed."""
-    specs: list[tuple[str, Path]] = []
-    for path in paths:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"cannot read requirements file {path}: {exc.strerror}.") from None
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.split(" #", 1)[0].strip()
-            if not line or line.startswith("#"):
-                continue
-            if line.startswith("-"):
-                raise InputError(f"{path}, line {number}: pip options such as "
-                                 f"{line.split()[0]!r} are not supported; give specs only.")
-            specs.append((line, path))
-    return specs
+                  origins, policy, files)
 
 
 def _load_constraints(
-    source: str | None, targets: list[Target], session: net.Session
+    sources: list[str], targets: list[Target], session: net.Session
 ) -> dict[str, Constraints]:
-    """Constraints per target Python: one file for all, or a file for each Python (Airflow's,
-    or a source naming `{python}`). A file whose name says it is for another Python than a
-    target's is refused before it is fetched: written as that target's constraints-X.Y.txt,
-    it would pin what was tested for another Python."""
-    if not source:
-        return {}
+    """Constraints per target Python: every source fetched for it and merged (constraints.merge:
+    the same project pinned apart in two files is an error naming both lines)."""
+    loaded: dict[str, list[Constraints]] = {}
+    for source in sources:
+        for python, item in _load_source(source, targets, session).items():
+            loaded.setdefault(python, []).append(item)
+    return {python: merge(python, items, [t for t in targets if t.python == python])
+            for python, items in loaded.items()}
+
+
+def _load_source(
+    source: str, targets: list[Target], session: net.Session
+) -> dict[str, Constraints]:
+    """One source for each target Python: one file for all, or a file for each Python
+    (Airflow's, or a source naming `{python}`). A file whose name says it is for another
+    Python than a target's is refused before it is fetched: written as that target's
+    constraints-X.Y.txt, it would pin what was tested for another Python."""
     found: dict[str, Constraints] = {}
     each = source.startswith("airflow:") or PYTHON_PLACEHOLDER in source
     for target in targets:
@@ -416,6 +426,8 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
         "uv_version": options.uv_version,
         "osv": None if options.osv is None else _osv_identity(options.osv),
         "policy": None if inputs.policy is None else inputs.policy.sha256,
+        "hashes": sorted([name, str(version), sorted(hashes.allowed)]
+                         for (name, version), hashes in inputs.files.hashes.items()),
     }
 
 
@@ -459,13 +471,15 @@ def open_sources(
     options = inputs.options
     index = Index(session, inputs.index_urls, options.find_links,
                   _pinned_versions(constraints, inputs.targets), options.allow_unverified)
-    downloader = Downloader(session, inputs.dest, jobs=options.jobs, on_bytes=progress.bytes_done)
+    downloader = Downloader(session, inputs.dest, jobs=options.jobs,
+                            on_bytes=progress.bytes_done, on_file=progress.file_done,
+                            on_expect=progress.expect_bytes)
     workshop = Workshop(downloader, build={
         "cache": cache_root(options.cache_dir),
         "index_urls": inputs.index_urls,
         "find_links": options.find_links,
         "check_reproducible": options.check_reproducible,
-    })
+    }, progress=progress)
     opened = OpenSources(index, downloader, workshop)
     try:
         yield opened
@@ -515,7 +529,7 @@ def _run(
     if inputs.for_airflow:
         roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
     sources = WheelhouseSources(opened.index, opened.workshop, target, pins,
-                                options.allow_build)
+                                options.allow_build, inputs.files.by_project())
     return Run(sources, inputs.dest, target, pins, options.allow_build, options.pre), roots
 
 
@@ -617,6 +631,7 @@ def _outputs(
         audit=None if audited is None else audited.to_json(),
         policy=None if inputs.policy is None else {"source": inputs.policy.source,
                                                    "sha256": inputs.policy.sha256},
+        hashed_input=_hashed_input(inputs.files, entries),
     )
     try:  # one PEP 751 lock for every target, beside the requirements locks
         contents[PYLOCK] = pylock_text(manifest, f"wheelhouse {__version__}").encode()
@@ -630,6 +645,15 @@ def _outputs(
     )), contents
 
 
+def _hashed_input(files: RequirementFiles, entries: list[FileEntry]) -> dict[str, Any] | None:
+    """The manifest's account of a hashed lock given as input: the files read (with their
+    sha256) and which shipped files were held to its hashes (refuse_unhashed)."""
+    if not files.hashes:
+        return None
+    held = sorted(e.filename for e in entries if hashes_for(files.hashes, e.name, e.version))
+    return {"files": dict(files.read), "held": held}
+
+
 def _generated_constraints(inputs: Inputs, plans: list[TargetPlan]) -> dict[str, Constraints]:
     """Per target Python, the resolved pins as a constraints file (constraints.py)."""
     by_python: dict[str, list[tuple[Target, dict[str, str]]]] = defaultdict(list)
@@ -638,6 +662,12 @@ def _generated_constraints(inputs: Inputs, plans: list[TargetPlan]) -> dict[str,
             (plan.target, {pin.name: str(pin.version) for pin in plan.resolution.pins}))
     return {python: generated_constraints(python, resolved, inputs.command)
             for python, resolved in by_python.items()}
+
+
+def _tools(inputs: Inputs) -> frozenset[str]:
+    """The projects prepare adds for Airflow's image itself (pip, uv): a lock of the user's
+    requirements need not hash them."""
+    return frozenset(airflow.IMAGE_TOOLS) if inputs.for_airflow else frozenset()
 
 
 def _via(inputs: Inputs) -> dict[str, str]:

@@ -14,11 +14,12 @@ import contextlib
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from packaging.utils import canonicalize_name
 from packaging.version import Version
@@ -31,6 +32,7 @@ from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.index import Index, IndexFile, parse_version
 from wheelhouse.manifest import BuildRecord
 from wheelhouse.remote_metadata import fetch_metadata
+from wheelhouse.requirement_files import Hashes
 from wheelhouse.resolve import PYTHON, Requirement, expand, identifier_of
 from wheelhouse.sdist import static_metadata
 from wheelhouse.selection import choose_file, dependencies, exact_versions
@@ -61,6 +63,14 @@ class Built:
     metadata: Metadata
 
 
+class BuildProgress(Protocol):
+    """Who hears of builds (report.PrepareProgress)."""
+
+    def build_started(self, filename: str) -> None: ...
+
+    def build_finished(self, filename: str, wheel: str | None, seconds: float) -> None: ...
+
+
 class Workshop:
     """What every target shares: each file downloaded once, read once, built once.
 
@@ -69,12 +79,18 @@ class Workshop:
     pinned one, or one already downloaded), from the file itself; for an sdist, from what
     the sdist states (PEP 643) or its backend's metadata hook, never from a full build. Full
     builds are for the pins of the final resolution alone (`wheel`).
+
+    `progress`, if given, hears of every build, which can take minutes: `build_started(sdist
+    filename)` and `build_finished(sdist filename, wheel filename or None if it failed,
+    seconds)`, from the build's thread (report.PrepareProgress has both).
     """
 
-    def __init__(self, downloader: Downloader, build: dict[str, Any]) -> None:
+    def __init__(self, downloader: Downloader, build: dict[str, Any],
+                 progress: BuildProgress | None = None) -> None:
         self.downloader = downloader
         # build_wheel's keyword arguments: cache, index_urls, find_links, check_reproducible
         self.build = build
+        self.progress = progress
         self.statuses: dict[str, Status] = {}
         self._metadata: dict[str, Future[Metadata]] = {}
         self._remote: dict[str, Future[Metadata | None]] = {}
@@ -184,14 +200,25 @@ class Workshop:
         return _named(file, found)
 
     def _build(self, file: IndexFile, local: LocalFile, resolved: Metadata) -> Built:
-        wheel, record = build_wheel(local.path, local.sha256, **self.build, stop=self._stop)
-        built = _checked(file, wheel)
-        if _needs(built) != _needs(resolved):
-            raise InputError(
-                f"the wheel built from {file.filename} declares other dependencies or "
-                f"Requires-Python ({_shown(built)}) than its metadata said when it was "
-                f"resolved ({_shown(resolved)}); the resolution cannot stand on it.")
-        return Built(file, local.sha256, local.size, wheel, record, built)
+        """Build (or take from the cache) the wheel, telling `progress` when it starts and
+        ends, failed or not: a build is the longest silence of a run."""
+        started, wheel_name = time.monotonic(), None
+        if self.progress is not None:
+            self.progress.build_started(file.filename)
+        try:
+            wheel, record = build_wheel(local.path, local.sha256, **self.build, stop=self._stop)
+            built = _checked(file, wheel)
+            if _needs(built) != _needs(resolved):
+                raise InputError(
+                    f"the wheel built from {file.filename} declares other dependencies or "
+                    f"Requires-Python ({_shown(built)}) than its metadata said when it was "
+                    f"resolved ({_shown(resolved)}); the resolution cannot stand on it.")
+            wheel_name = wheel.name
+            return Built(file, local.sha256, local.size, wheel, record, built)
+        finally:
+            if self.progress is not None:
+                self.progress.build_finished(file.filename, wheel_name,
+                                             time.monotonic() - started)
 
 
 class WheelhouseSources:
@@ -204,8 +231,10 @@ class WheelhouseSources:
         target: Target,
         pins: Mapping[str, Pin],
         allow_build: bool,
+        hashes: Mapping[str, Mapping[Version, Hashes]] | None = None,
     ) -> None:
         self.index = index
+        self.hashes = hashes or {}
         self.workshop = workshop
         self.downloader = workshop.downloader
         self.target = target
@@ -215,7 +244,17 @@ class WheelhouseSources:
         self._lock = threading.Lock()
 
     def files(self, name: str) -> list[IndexFile]:
-        return self.index.project_files(name)
+        """A project's files; of a version a hashed lock pins, those its hashes allow where
+        any does (pip's rule: the file chosen is then one the lock vouches for; where none
+        does, the check after the download names the file and both digests)."""
+        files = self.index.project_files(name)
+        locked = self.hashes.get(name)
+        if not locked:
+            return files
+        vouched = {f.version for f in files
+                   if f.version in locked and f.sha256 in locked[f.version].allowed}
+        return [f for f in files
+                if f.version not in vouched or f.sha256 in locked[f.version].allowed]
 
     def metadata(self, file: IndexFile) -> Metadata:
         return self.workshop.metadata(file).result()

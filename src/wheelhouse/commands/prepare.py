@@ -56,10 +56,18 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("specs", nargs="*", metavar="SPEC",
                         help='a requirement, extras included: "apache-airflow[celery]==2.10.3"')
     parser.add_argument("-r", "--requirement", action="append", default=[], type=Path,
-                        metavar="FILE", help="read more SPECs from FILE, one a line")
-    parser.add_argument("-c", "--constraints", metavar="SRC",
+                        metavar="FILE",
+                        help="read more SPECs from FILE, one a line, with -r/-c includes "
+                             "relative to it; a hashed lock (pip-compile or uv pip compile "
+                             "--generate-hashes) or a pylock.toml: its pins are taken exactly, "
+                             "and every file shipped for them must carry one of its sha256 "
+                             "hashes; repeatable")
+    parser.add_argument("-c", "--constraints", action="append", default=[], metavar="SRC",
                         help="an http(s) URL, a local file, or airflow:VERSION[:MODE] "
-                             "(MODE: constraints, no-providers, source-providers)")
+                             "(MODE: constraints, no-providers, source-providers); {python} "
+                             "in a URL or path stands for each target's Python (3.11); "
+                             "repeatable: the files are merged, and a project two of them pin "
+                             "apart is an error")
     target = parser.add_argument_group("target (default: this machine)")
     target.add_argument("--python", action="append", default=[], metavar="X.Y",
                         help="target Python, e.g. 3.11 (markers see 3.11.0) or 3.11.4; "
@@ -142,6 +150,13 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--cache-dir", type=Path, metavar="DIR",
                         help="where built wheels are cached (default: "
                              "$XDG_CACHE_HOME/wheelhouse)")
+    chatter = parser.add_mutually_exclusive_group()
+    chatter.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1,
+                         help="also a line for each file as it is downloaded, reused or built")
+    chatter.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1,
+                         help="no progress and no summary table: only warnings and errors "
+                              "(and --json's document)")
+    parser.set_defaults(verbosity=0)
     add_output_options(parser)
     return parser
 
@@ -177,12 +192,12 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.timeout is not None:
         options.timeout = args.timeout
-    with report.PrepareProgress() as progress:
+    with report.PrepareProgress(verbosity=args.verbosity) as progress:
         summary = prepare(options, progress)
     for message in summary.warnings:
         report.warn(message)
     if args.json:
         report.print_json(summary.to_json())
-    else:
+    elif args.verbosity >= 0:
         report.print_prepare_summary(summary)
     return EXIT_OK
