@@ -130,6 +130,30 @@ def test_build_args_from_the_folder(airflow_folder):
     assert args["PYTHON_BASE_IMAGE"] == "python:3.11-slim-bookworm"
     docker = run("build-args", str(airflow_folder)).stdout
     assert docker.startswith("docker build") and "--no-cache" in docker
+    assert "is not named docker-context-files" not in docker
+
+
+def test_build_args_warns_of_a_folder_the_build_will_not_see(airflow_folder, tmp_path):
+    """The Dockerfile copies docker-context-files/ of its build context: a folder by another
+    name, or beside another Dockerfile, is not what the build sees."""
+    import shutil
+
+    other = tmp_path / "wheels"
+    shutil.copytree(airflow_folder, other)
+    result = run("build-args", str(other))
+    assert result.returncode == 0, result.stderr
+    assert f"warning: {other} is not named docker-context-files" in result.stdout
+    dockerfile = tmp_path / "context" / "Dockerfile"
+    dockerfile.parent.mkdir()
+    dockerfile.write_bytes((SHARED / "airflow-dockerfiles" / "Dockerfile-2.10.3").read_bytes())
+    apart = json.loads(run("build-args", str(airflow_folder), "--dockerfile", str(dockerfile),
+                           "--json").stdout)
+    assert any(f"is not {dockerfile.parent / 'docker-context-files'}" in w
+               for w in apart["warnings"]), apart["warnings"]
+    shutil.copytree(airflow_folder, dockerfile.parent / "docker-context-files")
+    beside = json.loads(run("build-args", str(dockerfile.parent / "docker-context-files"),
+                            "--dockerfile", str(dockerfile), "--json").stdout)
+    assert not any("the Dockerfile copies" in w for w in beside["warnings"])
 
 
 @pytest.mark.parametrize("version, python, present, absent", [

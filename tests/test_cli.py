@@ -81,7 +81,8 @@ PREPARE_FAILURES = [
      ["{web}/missing-constraints.txt", "404"]),
     ("index-closed-port", ["alpha", "--index-url", "http://127.0.0.1:9/simple"], 3,
      ["cannot reach http://127.0.0.1:9/simple/alpha/ for the index page of alpha: "
-      "Connection refused."]),
+      "Connection refused; check the network or the proxy (HTTP_PROXY), or give --index-url "
+      "of a mirror you can reach."]),
 ]
 
 

@@ -93,6 +93,7 @@ def test_a_long_stage_gets_a_heartbeat_until_the_run_ends():
     progress, stream = plain(heartbeat=0.15)
     with progress:
         progress.stage(f"resolving for {TARGET}")
+        progress.pinning(Candidate("<python>", Version("3.11")))  # the target's: not a project
         progress.pinning(Candidate("alpha", Version("1.0")))
         progress.bytes_done(2_500_000)
         progress.build_started("gamma-1.0.tar.gz")

@@ -122,20 +122,6 @@ def test_a_page_that_stalls_is_asked_again_then_exit_3(web, tmp_path):
     assert time.monotonic() - started < 4 * 1 + 3
 
 
-def test_a_redirect_loop_ends_in_one_sentence(web, tmp_path):
-    def loop(handler):
-        handler.send_response(302)
-        handler.send_header("Location", "/simple/loop/")
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-
-    web.routes["/simple/loop/"] = loop
-    code, _, err = run("prepare", "-q", "loop", "--index-url", f"{web.url}/simple", "--dest",
-                       str(tmp_path / "wh"))
-    assert code == 3 and "redirects" in err, err
-    assert err.count("\n") == 1
-
-
 def test_a_redirect_to_a_local_file_is_not_followed(web, tmp_path):
     secret = tmp_path / "secret.html"
     secret.write_text('<a href="x-1.0-py3-none-any.whl#sha256=00">leak</a>')

@@ -323,3 +323,24 @@ def test_verify_opens_no_socket(folder, tmp_path):
                             env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "all checks hold" in result.stdout
+
+
+def test_findings_stay_readable_in_80_columns(pypiserver, run_cli, tmp_path):
+    """A narrow terminal gets each finding as `check: message` wrapped under itself; a wide
+    one the table."""
+    import os
+
+    dest = tmp_path / "wh"
+    made = run_cli("prepare", "alpha==1.0", "--python", "3.11", "-i", pypiserver.url,
+                   "--dest", str(dest))
+    assert made.returncode == 0, made.stderr
+    (dest / "beta-1.1-py3-none-any.whl").unlink()
+    (dest / "stray.txt").write_text("x")
+    narrow = run_cli("verify", str(dest), env={**os.environ, "COLUMNS": "80"})
+    assert narrow.returncode == 1
+    lines = narrow.stdout.split("manifest sha256:")[0].splitlines()  # then one long digest
+    assert len(lines) >= 4 and all(len(line) <= 80 for line in lines), lines
+    assert "missing: beta-1.1-py3-none-any.whl is listed in the manifest" in narrow.stdout
+    assert "unlisted: stray.txt is in the folder" in narrow.stdout
+    wide = run_cli("verify", str(dest), env={**os.environ, "COLUMNS": "160"})
+    assert wide.stdout.splitlines()[0].split() == ["check", "file", "or", "project", "finding"]

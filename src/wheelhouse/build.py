@@ -59,6 +59,7 @@ def build_wheel(
     find_links: list[Path],
     stop: threading.Event | None = None,
     check_reproducible: bool = False,
+    cert: str | None = None,
 ) -> tuple[Path, BuildRecord]:
     """The wheel built from `sdist` (cached by its sha256), as a path inside the cache, and
     how it was built.
@@ -72,7 +73,7 @@ def build_wheel(
     if found is not None and not (check_reproducible and found[1].reproducible is None):
         return found
     slot.parent.mkdir(parents=True, exist_ok=True)
-    build = _Build(sdist, index_urls, find_links, stop, cache / "logs")
+    build = _Build(sdist, index_urls, find_links, stop, cache / "logs", cert)
     with tempfile.TemporaryDirectory(dir=slot.parent, prefix=".build-") as work:
         if found is not None:  # built before, once: build again and compare
             again, _ = build.once(Path(work) / "again")
@@ -121,6 +122,7 @@ def metadata_from_hook(
     index_urls: list[str],
     find_links: list[Path],
     stop: threading.Event | None = None,
+    cert: str | None = None,
 ) -> Metadata:
     """The sdist's metadata from its backend's PEP 517 metadata hook, in pip's isolated build
     environment (the sources and environment of a build), cached by the sdist's sha256: for
@@ -132,7 +134,7 @@ def metadata_from_hook(
     metadata = _cached_metadata(slot)
     if metadata is None:
         slot.parent.mkdir(parents=True, exist_ok=True)
-        build = _Build(sdist, index_urls, find_links, stop, cache / "logs")
+        build = _Build(sdist, index_urls, find_links, stop, cache / "logs", cert)
         with tempfile.TemporaryDirectory(dir=slot.parent, prefix=".hook-") as work:
             reported = build.metadata(Path(work) / "report.json")
         metadata = _metadata_from_json(reported)
@@ -216,7 +218,7 @@ class _Build:
     """
 
     def __init__(self, sdist: Path, index_urls: list[str], find_links: list[Path],
-                 stop: threading.Event | None, logs: Path) -> None:
+                 stop: threading.Event | None, logs: Path, cert: str | None = None) -> None:
         self.sdist, self.find_links, self.stop, self.logs = sdist, find_links, stop, logs
         self.sources: list[str] = []
         if index_urls:
@@ -227,7 +229,8 @@ class _Build:
             self.sources.append("--no-index")
         for folder in find_links:
             self.sources += ["--find-links", str(folder)]
-        cert = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
+        # the run's CA bundle (--cert, pip's cert), else the one requests would use
+        cert = cert or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE")
         if cert:
             self.sources += ["--cert", cert]
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from wheelhouse import airflow, net
-from wheelhouse.errors import InputError
+from wheelhouse.errors import InputError, NetworkError
 from wheelhouse.manifest import ConstraintsRecord
 from wheelhouse.target import MarkerError, Target
 
@@ -175,8 +176,11 @@ def load_constraints(source: str, target: Target, session: net.Session) -> Const
         mode = airflow.constraints_mode(source)
     scheme = urlsplit(location).scheme
     if scheme in ("http", "https"):
-        response = net.get(session, location, what=f"constraints file {source}",
-                           limit=net.PAGE_LIMIT)
+        try:
+            response = net.get(session, location, what=f"constraints file {source}",
+                               limit=net.PAGE_LIMIT)
+        except net.Unreachable as exc:
+            raise _unreachable(source, mode is not None, exc) from exc
         assert response is not None
         constraints = Constraints(
             source=source,
@@ -199,6 +203,20 @@ def load_constraints(source: str, target: Target, session: net.Session) -> Const
     constraints.airflow_mode = mode
     constraints.pins = parse_constraints(constraints.content, source)
     return constraints
+
+
+def _unreachable(source: str, from_airflow: bool, exc: net.Unreachable) -> NetworkError:
+    """A constraints URL that cannot be reached, with the fix for constraints: a local file,
+    or for airflow: another place to fetch them from."""
+    if not from_airflow:
+        return exc.instead("give a local file (--constraints FILE)")
+    setting = airflow.CONSTRAINTS_BASE_ENV
+    mirrored = bool(os.environ.get(setting))
+    origin = f"the mirror in {setting}" if mirrored else "GitHub"
+    return NetworkError(
+        f"the constraints {source} could not be fetched from {origin} ({exc.detail}); give a "
+        f"local file (--constraints FILE) or a mirror{' you can reach' if mirrored else ''} "
+        f"through {setting}.")
 
 
 def parse_constraints(content: bytes, origin: str) -> list[Pin]:

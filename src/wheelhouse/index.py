@@ -113,6 +113,10 @@ class Index:
         # Pages are small and latency-bound: many in flight keep the resolver from waiting.
         self._pool = ThreadPoolExecutor(max_workers=PAGE_WORKERS, thread_name_prefix="index")
         self._local = {path: sorted(path.iterdir()) for path in find_links}
+        # Per index URL: the pages asked of it and those it answered 404, for `hint`.
+        self._asked = dict.fromkeys(self.index_urls, 0)
+        self._missing = dict.fromkeys(self.index_urls, 0)
+        self._not_found = False  # a project no index and no folder knows
 
     def prefetch(self, name: str) -> Future[list[IndexFile]]:
         """Start fetching a project's pages now; the resolver will ask for them soon."""
@@ -131,6 +135,29 @@ class Index:
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    def hint(self) -> str:
+        """What to add to an error about a project no index knows, when an index answered 404
+        to every page asked of it this run and its URL does not end in "simple": it is most
+        likely not the root of a Simple API (https://pypi.org/ rather than .../simple/).
+
+        "" otherwise; else sentences that each start with a space, to append to the error.
+        An index whose URL ends in "simple" that knows none of the projects is taken to be
+        the right one asked for misspelled names."""
+        with self._lock:
+            if not self._not_found:
+                return ""
+            silent = [url for url in self.index_urls if self._asked[url]
+                      and self._missing[url] == self._asked[url]
+                      and not url.lower().endswith("simple")]
+            asked = dict(self._asked)
+        sentences = []
+        for url in silent:
+            option = "--index-url" if url == self.index_urls[0] else "--extra-index-url"
+            pages = "" if asked[url] == 1 else f" for all {asked[url]} pages asked"
+            sentences.append(f" {net.redact(url)} answered 404{pages}: is {option} the root of "
+                             "a Simple API (it ends in /simple/)?")
+        return "".join(sentences)
+
     def _fetch(self, name: str) -> list[IndexFile]:
         found: dict[str, IndexFile] = {}
         known = False
@@ -144,6 +171,9 @@ class Index:
                 missing_ok=True,
                 limit=net.PAGE_LIMIT,
             )
+            with self._lock:
+                self._asked[index_url] += 1
+                self._missing[index_url] += response is None
             if response is None:
                 continue
             known = True
@@ -163,8 +193,16 @@ class Index:
                     known = True
                     found.setdefault(item.filename, item)
         if not known:
+            with self._lock:
+                self._not_found = True
             raise ProjectNotFound(name)
         return list(found.values())
+
+
+def not_found_hint(sources: object) -> str:
+    """Index.hint of the Index behind a resolver's sources ("" for sources with none)."""
+    index = getattr(sources, "index", None)
+    return index.hint() if isinstance(index, Index) else ""
 
 
 def parse_filename(filename: str) -> tuple[str, Version, str, frozenset[Tag]] | None:

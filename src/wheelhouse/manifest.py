@@ -258,6 +258,9 @@ class Manifest:
     policy: dict[str, Any] | None = field(default=None, compare=False)
     # prepare -r LOCK with hashes: the files read ({path: sha256}) and the files held to them.
     hashed_input: dict[str, Any] | None = field(default=None, compare=False)
+    # Where each index came from ({url, password hidden: "--index-url", "PIP_INDEX_URL",
+    # "/etc/pip.conf [global]", "WHEELHOUSE_INDEX_URL", "default"}).
+    index_origin: dict[str, str] | None = field(default=None, compare=False)
     tool_name: str = "wheelhouse"
     # What load could not use; never written.
     problems: tuple[Problem, ...] = field(default=(), compare=False)
@@ -337,6 +340,7 @@ class Manifest:
             audit=reader.get(document, "audit", dict, None),
             policy=reader.get(document, "policy", dict, None),
             hashed_input=reader.get(document, "hashed_input", dict, None),
+            index_origin=reader.get(document, "index_origin", dict, None),
             problems=tuple(reader.problems),
         )
 
@@ -370,6 +374,8 @@ class Manifest:
             document["policy"] = self.policy
         if self.hashed_input is not None:
             document["hashed_input"] = self.hashed_input
+        if self.index_origin is not None:
+            document["index_origin"] = self.index_origin
         return document
 
     def dumps(self) -> str:

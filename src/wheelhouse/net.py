@@ -6,15 +6,20 @@ environment; we add bounded retries with backoff on connection errors and 5xx an
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+import socket
+import ssl
 import time
 from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.exceptions import NameResolutionError, ProtocolError, ReadTimeoutError
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
@@ -48,14 +53,50 @@ class BrokenOff(NetworkError):
     """A body stopped, slowed below MIN_RATE, or ended short: worth another attempt."""
 
 
+# What to try when a host cannot be reached; callers whose input is not the index (the
+# constraints) word the alternative for theirs with Unreachable.instead.
+MIRROR = "give --index-url of a mirror you can reach"
+
+
+class Unreachable(NetworkError):
+    """No answer came: the host, or the proxy in between, could not be reached.
+
+    The message is `failure; check, or alternative.`: what failed and why, what to check
+    (the network or the proxy setting), and what else to give. `detail` is the failure
+    without the request's name ("URL: cause", or "the proxy P (HTTPS_PROXY): cause"), for a
+    caller that says what it was fetching in its own words.
+    """
+
+    def __init__(self, failure: str, detail: str, check: str,
+                 alternative: str = MIRROR) -> None:
+        super().__init__(f"{failure}; {check}, or {alternative}.")
+        self.failure = failure
+        self.detail = detail
+        self.check = check
+
+    def instead(self, alternative: str) -> Unreachable:
+        """The same failure, with another thing to give than an index mirror."""
+        return Unreachable(self.failure, self.detail, self.check, alternative)
+
+
 class Session(requests.Session):
     """requests' Session, carrying the run's --timeout to every request made with it."""
 
     timeout: float = DEFAULT_TIMEOUT
 
 
-def make_session(pool_size: int = 16, timeout: float = DEFAULT_TIMEOUT) -> Session:
-    """A pooled session that retries what is worth retrying and nothing else."""
+def make_session(pool_size: int = 16, timeout: float = DEFAULT_TIMEOUT,
+                 cert: str | None = None) -> Session:
+    """A pooled session that retries what is worth retrying and nothing else.
+
+    Trust, as pip's since 24.2: the operating system's certificate store (truststore, with
+    certifi's roots too, as pip adds them), so that a proxy or mirror whose CA the system
+    trusts is trusted. A CA bundle replaces it: `cert` (prepare --cert, or pip's `cert`),
+    else REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE as requests reads them; that bundle alone is
+    then trusted, as requests does (pip 24.2+ trusts it on top of the system's). Where
+    truststore is not installed (Python 3.9), certifi's roots, as before. Proxies are
+    requests' own (HTTP(S)_PROXY, NO_PROXY); the system's store serves through them too.
+    """
     retry = _Retry(
         total=RETRIES,
         connect=RETRIES,
@@ -66,18 +107,90 @@ def make_session(pool_size: int = 16, timeout: float = DEFAULT_TIMEOUT) -> Sessi
         allowed_methods=frozenset({"GET", "HEAD"}),
         raise_on_status=False,
     )
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=pool_size, pool_maxsize=pool_size)
+    bundle = cert or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    adapter = _TrustAdapter(ca_bundle=cert or None,
+                            ssl_context=None if bundle else system_trust(),
+                            max_retries=retry, pool_connections=pool_size,
+                            pool_maxsize=pool_size)
     session = Session()
     session.timeout = timeout
+    if cert:
+        session.verify = cert
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     session.headers["User-Agent"] = f"wheelhouse/{__version__}"
     return session
 
 
+@functools.cache
+def system_trust() -> ssl.SSLContext | None:
+    """The operating system's certificate store as one SSLContext for every connection
+    (truststore), with certifi's roots added as pip adds them; None where truststore is not
+    installed (Python 3.9) or cannot serve this platform: requests' certifi then."""
+    try:
+        import truststore
+    except ImportError:
+        return None
+    try:
+        context = truststore.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(requests.certs.where())  # certifi's, as requests'
+    except (OSError, ValueError, NotImplementedError):
+        return None
+    return context
+
+
+class _TrustAdapter(HTTPAdapter):
+    """requests' HTTPAdapter with the trust make_session chose, set once per session: a CA
+    bundle that every request is verified against (REQUESTS_CA_BUNDLE cannot displace it,
+    as it displaces a session's `verify` in requests), or an SSLContext for every pool,
+    proxied ones included. The context is never changed once in use: requests' per-pool
+    certifi bundle is not loaded into it (the context holds it already)."""
+
+    def __init__(self, *, ca_bundle: str | None = None,
+                 ssl_context: ssl.SSLContext | None = None, **kwargs: Any) -> None:
+        self._ca_bundle = ca_bundle
+        self._ssl_context = ssl_context
+        super().__init__(**kwargs)  # calls init_poolmanager: the context must be set first
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
+                         **pool_kwargs: Any) -> None:
+        if self._ssl_context is not None:
+            pool_kwargs.setdefault("ssl_context", self._ssl_context)
+        super().init_poolmanager(connections, maxsize, block=block, **pool_kwargs)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        if self._ssl_context is not None:
+            proxy_kwargs.setdefault("ssl_context", self._ssl_context)
+            if not proxy.lower().startswith("socks"):  # an https:// proxy's own certificate
+                proxy_kwargs.setdefault("proxy_ssl_context", self._ssl_context)
+        return super().proxy_manager_for(proxy, **proxy_kwargs)
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if self._ssl_context is not None and verify is True and \
+                url.lower().startswith("https"):
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = conn.ca_cert_dir = None
+            if cert:
+                super().cert_verify(conn, url, False, cert)  # the client certificate only
+                conn.cert_reqs = "CERT_REQUIRED"
+            return
+        super().cert_verify(conn, url, verify, cert)
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, verify: Any = True, cert: Any = None,
+             proxies: Any = None) -> requests.Response:
+        if self._ca_bundle is not None and verify is not False:
+            verify = self._ca_bundle
+        return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert,
+                            proxies=proxies)
+
+
 def redact(url: str) -> str:
     """Hide the password (or token) in a URL, keep the user so people know which account."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # not a URL at all ("http://[::1/"): hide whatever precedes an @
+        return re.sub(r"(?<=://)[^/@]*@", "****@", url)
     if parts.password is None and "@" not in parts.netloc:
         return url
     userinfo, _, hostport = parts.netloc.rpartition("@")
@@ -200,18 +313,76 @@ def _get(session: Session, url: str, what: str, stream: bool,
     timeout = (min(MAX_CONNECT_TIMEOUT, session.timeout), session.timeout)
     try:
         return session.get(url, stream=stream, timeout=timeout, headers=headers)
+    except requests.exceptions.ProxyError as exc:
+        raise _unreachable(session, url, what, exc, through_proxy=True) from exc
     except requests.exceptions.SSLError as exc:
-        raise NetworkError(f"TLS failed for {what} at {shown}: {_cause(exc, url)}.") from exc
+        cause = _cause(exc, url)
+        untrusted = _find(exc, ssl.SSLCertVerificationError) is not None or \
+            "CERTIFICATE_VERIFY_FAILED" in cause
+        fix = ("; if the index, or a proxy on the way, has a CA of its own, give its CA bundle "
+               "with --cert FILE or REQUESTS_CA_BUNDLE" if untrusted else "")
+        raise NetworkError(f"TLS failed for {what} at {shown}: {cause}{fix}.") from exc
+    except requests.exceptions.ConnectTimeout as exc:
+        raise _unreachable(session, url, what, exc) from exc
     except requests.exceptions.Timeout as exc:
-        raise NetworkError(f"{what} at {shown} timed out.") from exc
+        raise _timed_out(session, shown, what) from exc
+    except requests.exceptions.TooManyRedirects as exc:
+        raise NetworkError(f"{shown} redirects {what} in a loop (more than "
+                           f"{session.max_redirects} redirects).") from exc
     except (requests.exceptions.ConnectionError, requests.exceptions.RetryError) as exc:
-        raise NetworkError(f"cannot reach {shown} for {what}: {_cause(exc, url)}.") from exc
+        if _find(exc, ReadTimeoutError) is not None:  # it answered, then stayed silent
+            raise _timed_out(session, shown, what) from exc
+        if isinstance(exc, requests.exceptions.RetryError):  # too many 5xx answers
+            raise NetworkError(f"{shown} kept failing for {what}: {_cause(exc, url)}.") from exc
+        raise _unreachable(session, url, what, exc) from exc
     except (requests.exceptions.InvalidURL, requests.exceptions.InvalidSchema,
             requests.exceptions.MissingSchema) as exc:
         raise InputError(f"{shown} is not a URL wheelhouse can fetch {what} from: "
                          f"{_cause(exc, url)}.") from exc
     except requests.exceptions.RequestException as exc:
         raise NetworkError(f"{what} at {shown} failed: {_cause(exc, url)}.") from exc
+
+
+def _timed_out(session: Session, shown: str, what: str) -> NetworkError:
+    return NetworkError(f"{shown} did not answer {what} within {session.timeout:g} s "
+                        f"(--timeout), asked {RETRIES + 1} times; try again later, or allow "
+                        "longer with --timeout.")
+
+
+def _unreachable(session: Session, url: str, what: str, exc: BaseException,
+                 through_proxy: bool = False) -> Unreachable:
+    """The host, or the proxy that stands in for it, did not answer: which, why, the fix."""
+    shown = redact(url)
+    scheme = "HTTP" if url.lower().startswith("http:") else "HTTPS"
+    proxy = _proxy_for(session, url) if through_proxy else None
+    if proxy is None:
+        cause = _cause(exc, url)
+        return Unreachable(f"cannot reach {shown} for {what}: {cause}", f"{shown}: {cause}",
+                           f"check the network or the proxy ({scheme}_PROXY)")
+    setting = _proxy_setting(scheme)
+    named = f"the proxy {redact(proxy)}" + (f" ({setting})" if setting else "")
+    cause = _cause(exc, proxy)
+    check = f"check {setting} (and NO_PROXY)" if setting else "check the proxy setting"
+    return Unreachable(f"{named} failed for {what} at {shown}: {cause}", f"{named}: {cause}",
+                       check)
+
+
+def _proxy_for(session: Session, url: str) -> str | None:
+    """The proxy requests used for `url`: the session's, or the environment's (NO_PROXY
+    honoured), as requests chooses it."""
+    try:
+        settings = session.merge_environment_settings(url, {}, None, None, None)
+        return requests.utils.select_proxy(url, settings.get("proxies") or {})
+    except ValueError:
+        return None
+
+
+def _proxy_setting(scheme: str) -> str | None:
+    """Which environment variable set the proxy of a `scheme` URL, as the user spelled it."""
+    for name in (f"{scheme.lower()}_proxy", f"{scheme}_PROXY", "all_proxy", "ALL_PROXY"):
+        if os.environ.get(name):
+            return name
+    return None
 
 
 def _not_ok(response: requests.Response, url: str, what: str, missing_ok: bool) -> None:
@@ -269,25 +440,79 @@ def body(session: Session, response: requests.Response, what: str,
 
 
 def _cause(exc: BaseException, url: str) -> str:
-    """`reason`, with the URL's password hidden wherever the library quoted it."""
+    """`reason`, with the URL's password hidden wherever the library quoted it, and without
+    a closing period: every message puts its own after it."""
     text = reason(exc)
-    password = urlsplit(url).password if "@" in url else None
-    return text.replace(password, "****") if password else text
+    try:
+        password = urlsplit(url).password if "@" in url else None
+    except ValueError:
+        password = None
+    text = text.replace(password, "****") if password else text
+    return text.rstrip(". ") or "the connection failed"
+
+
+# What is left of a library's message once it is no longer words: an object's repr
+# (`NameResolutionError(...`, `<urllib3.connection.HTTPSConnection object at 0x...>`), a
+# module path, a C source location (`(_ssl.c:1006)`).
+_REPR = re.compile(r"[A-Z]\w*(Error|Exception|Warning)\(|<[\w.]+[ >]|object at 0x|\b_\w+\(|"
+                   r"\b[a-z_]+\.[a-z_]+\.[A-Z]\w+")
+_C_SOURCE = re.compile(r"\s*\(_?\w+\.c:\d+\)")
 
 
 def reason(exc: BaseException) -> str:
-    """The innermost cause in words ("Connection refused"), without urllib3's object reprs."""
-    innermost = exc
-    seen: set[int] = set()
+    """The innermost cause in words ("Connection refused"), without the libraries' object
+    reprs, class names or module paths."""
+    chain = _chain(exc)
+    innermost = chain[-1]
+    if any(isinstance(e, (socket.gaierror, NameResolutionError)) for e in chain):
+        resolving = next((e for e in chain if isinstance(e, socket.gaierror)), None)
+        detail = resolving.strerror if resolving is not None else None
+        if detail and "temporary" in detail.lower():  # no DNS answered: the network is down
+            return f"its host name cannot be looked up now ({detail})"
+        return "its host name cannot be resolved"
+    if isinstance(innermost, OSError) and innermost.strerror:
+        text = innermost.strerror
+    elif isinstance(innermost, TimeoutError):
+        text = "the connection timed out"
+    else:
+        text = re.sub(r"^<?[\w.]+(Connection|Pool)\w*[( ].*?[)>]:\s*", "", str(innermost))
+        text = re.sub(r"^Failed to establish a new connection:\s*|\[Errno -?\d+\]\s*", "",
+                      text)
+    text = _C_SOURCE.sub("", text).strip()
+    if not text or _REPR.search(text):
+        return _in_words(chain)
+    return text
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """exc and every exception inside it, outermost first: urllib3's MaxRetryError keeps
+    its cause in `reason`, its ProxyError in args, Python in __cause__ and __context__."""
+    found: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        innermost = current
-        inner = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps it here
+    while current is not None and all(current is not seen for seen in found):
+        found.append(current)
+        inner = getattr(current, "reason", None)
         if not isinstance(inner, BaseException):
             inner = next((a for a in current.args if isinstance(a, BaseException)), None)
         current = inner or current.__cause__ or current.__context__
-    if isinstance(innermost, OSError) and innermost.strerror:
-        return innermost.strerror
-    text = re.sub(r"^<?[\w.]+(Connection|Pool)\w*[( ].*?[)>]:\s*", "", str(innermost))
-    return text.strip() or type(innermost).__name__
+    return found
+
+
+def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    return next((e for e in _chain(exc) if isinstance(e, kind)), None)
+
+
+def _in_words(chain: list[BaseException]) -> str:
+    """What failed, from the kinds of exception alone, when no message is fit to show."""
+    for error in reversed(chain):
+        if isinstance(error, ConnectionRefusedError):
+            return "Connection refused"
+        if isinstance(error, ConnectionResetError):
+            return "the connection was reset"
+        if isinstance(error, TimeoutError):
+            return "the connection timed out"
+        if isinstance(error, ProtocolError):
+            return "the connection broke off"
+        if isinstance(error, OSError) and error.strerror:
+            return error.strerror
+    return "the connection failed"

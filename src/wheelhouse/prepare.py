@@ -14,6 +14,7 @@ import errno
 import hashlib
 import math
 import os
+import shlex
 import time
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
@@ -38,13 +39,19 @@ from wheelhouse.constraints import (
 from wheelhouse.download import Downloader
 from wheelhouse.errors import InputError, PolicyViolation
 from wheelhouse.files import file_sha256, remove_partials, sync_folder, write_atomic
-from wheelhouse.index import PAGE_WORKERS, PYPI, Index, parse_version
+from wheelhouse.index import PAGE_WORKERS, Index, parse_version
 from wheelhouse.lock import lock_text
 from wheelhouse.manifest import (
     AirflowRecord,
     FileEntry,
     Manifest,
     RerunRecord,
+)
+from wheelhouse.pip_settings import (
+    WHEELHOUSE_INDEX_URL,
+    Sources,
+    read_pip_settings,
+    resolve_sources,
 )
 from wheelhouse.plan import (
     Run,
@@ -87,9 +94,13 @@ class PrepareOptions:
     implementation: str = "cp"
     abis: tuple[str, ...] = ()
     dest: Path = layout.DEFAULT_DEST
-    index_url: str = PYPI
-    extra_index_urls: list[str] = field(default_factory=list)
-    find_links: list[Path] = field(default_factory=list)
+    # None: WHEELHOUSE_INDEX_URL, else pip's configuration, else PyPI (pip_settings.py); the
+    # options check_inputs returns carry what was decided.
+    index_url: str | None = None
+    extra_index_urls: list[str] = field(default_factory=list)  # none: pip's, if any
+    find_links: list[Path] = field(default_factory=list)  # none: pip's folders, if any
+    cert: Path | None = None  # a CA bundle; None: pip's, else REQUESTS_CA_BUNDLE, else the OS
+    isolated: bool = False  # pip's configuration (files and PIP_*) is not read
     jobs: int = 8
     allow_build: bool = True
     cache_dir: Path | None = None
@@ -119,6 +130,16 @@ class Inputs:
     policy: Policy | None = None
     # What the -r files say beyond specs: their pins' hashes, and the -c files they name.
     files: RequirementFiles = field(default_factory=RequirementFiles)
+    # Where the indexes, find-links and CA bundle came from (flags, WHEELHOUSE_INDEX_URL,
+    # pip's configuration, the default), and what of pip's settings is not used.
+    sources: Sources | None = None
+
+    @property
+    def index_origin(self) -> dict[str, str]:
+        """Each index URL (password hidden) -> where it came from."""
+        if self.sources is not None:
+            return self.sources.index_origin()
+        return {net.redact(url): "--index-url" for url in self.index_urls}
 
     @property
     def constraints(self) -> list[str]:
@@ -137,6 +158,11 @@ class Inputs:
     @property
     def for_airflow(self) -> bool:
         return airflow.is_airflow(self.specs)
+
+    @property
+    def source_warnings(self) -> list[str]:
+        """What of pip's settings is not used, and why."""
+        return [] if self.sources is None else list(self.sources.warnings)
 
 
 @dataclass(frozen=True)
@@ -163,6 +189,23 @@ class PrepareSummary:
     seconds: float
     warnings: list[str]
     manifest_sha256: str
+    # Where files came from this run, each with its origin (pip_settings.py).
+    index_origin: dict[str, str] = field(default_factory=dict)
+    find_links_origin: dict[str, str] = field(default_factory=dict)
+    # What of pip's settings is not used: said when the run starts, in --json's warnings too.
+    source_warnings: list[str] = field(default_factory=list)
+    for_airflow: bool = False
+
+    @property
+    def index_urls(self) -> list[str]:
+        return list(self.index_origin)
+
+    @property
+    def next_commands(self) -> list[str]:
+        """What to run next on the folder."""
+        dest = shlex.quote(str(self.dest))
+        return [f"wheelhouse verify {dest}"] + (
+            [f"wheelhouse build-args {dest}"] if self.for_airflow else [])
 
     @property
     def total_bytes(self) -> int:
@@ -189,7 +232,11 @@ class PrepareSummary:
             "manifest_sha256": self.manifest_sha256,
             "constraints": [str(self.dest / name) for name in self.constraints],
             "seconds": self.seconds,
-            "warnings": self.warnings,
+            "warnings": [*self.source_warnings, *self.warnings],
+            "index_urls": self.index_urls,
+            "index_origin": self.index_origin,
+            "find_links_origin": self.find_links_origin,
+            "next": self.next_commands,
         }
 
 
@@ -200,7 +247,11 @@ def prepare(options: PrepareOptions, progress: PrepareProgress) -> PrepareSummar
         "+00:00", "Z")
     inputs = check_inputs(options)
     dest = inputs.dest
-    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs, timeout=options.timeout)
+    for message in inputs.source_warnings:  # said now: they may explain a failure below
+        warn(message)
+    cert = inputs.options.cert
+    session = net.make_session(pool_size=PAGE_WORKERS + options.jobs, timeout=options.timeout,
+                               cert=None if cert is None else str(cert))
     progress.stage("fetching constraints")
     constraints = _load_constraints(inputs.constraints, inputs.targets, session)
     _make_dest(dest)
@@ -329,9 +380,12 @@ def check_inputs(options: PrepareOptions) -> Inputs:
         raise InputError(f"--jobs {options.jobs}: give at least 1.")
     if not 0 < options.timeout < math.inf:
         raise InputError(f"--timeout {options.timeout:g}: give a number of seconds above 0.")
-    for folder in options.find_links:
-        if not folder.is_dir():
-            raise InputError(f"--find-links {folder} is not a folder.")
+    sources = _sources(options)
+    options = dataclasses.replace(
+        options, index_url=sources.settings.index_url,
+        extra_index_urls=list(sources.settings.extra_index_urls),
+        find_links=list(sources.find_links),
+        cert=None if sources.cert is None else Path(sources.cert))
     targets = make_targets(options.pythons, options.platforms, options.implementation,
                            options.abis)
     for target in targets:  # a typo in a spec stops the run before --dest is touched
@@ -354,8 +408,23 @@ def check_inputs(options: PrepareOptions) -> Inputs:
         from wheelhouse.policy import load_policy
 
         policy = load_policy(options.policy)
-    return Inputs(options, specs, targets, [options.index_url, *options.extra_index_urls],
-                  origins, policy, files)
+    return Inputs(options, specs, targets, sources.index_urls, origins, policy, files, sources)
+
+
+def _sources(options: PrepareOptions) -> Sources:
+    """The indexes, find-links folders and CA bundle of the run: the flags, then
+    WHEELHOUSE_INDEX_URL, then pip's configuration (unless --isolated), then PyPI."""
+    sources = resolve_sources(
+        index_url=options.index_url, extra_index_urls=options.extra_index_urls,
+        find_links=options.find_links, cert=options.cert,
+        wheelhouse_index_url=os.environ.get(WHEELHOUSE_INDEX_URL),
+        pip=read_pip_settings(options.isolated), isolated=options.isolated,
+        is_folder=Path.is_dir)
+    if sources.cert is not None and not os.path.exists(sources.cert):
+        origin = sources.settings.origins.get("cert", "--cert")
+        shown = "--cert" if origin == "--cert" else f"the CA bundle (from {origin})"
+        raise InputError(f"{shown} {sources.cert}: no such file or folder.")
+    return sources
 
 
 def _load_constraints(
@@ -479,6 +548,7 @@ def open_sources(
         "index_urls": inputs.index_urls,
         "find_links": options.find_links,
         "check_reproducible": options.check_reproducible,
+        "cert": None if options.cert is None else str(options.cert),
     }, progress=progress)
     opened = OpenSources(index, downloader, workshop)
     try:
@@ -619,6 +689,7 @@ def _outputs(
         if constraints else None,
         targets=tuple(inputs.targets),
         index_urls=tuple(net.redact(url) for url in inputs.index_urls),
+        index_origin=inputs.index_origin,
         find_links=tuple(str(folder) for folder in inputs.options.find_links),
         files=tuple(entries),
         lock=None if several else layout.LOCK,
@@ -752,4 +823,8 @@ def _summarize(
         seconds=round(seconds, 2),
         warnings=list(dict.fromkeys(warnings)),
         manifest_sha256=file_sha256(inputs.dest / layout.MANIFEST),
+        index_origin=inputs.index_origin,
+        find_links_origin={} if inputs.sources is None else inputs.sources.find_links_origin(),
+        source_warnings=inputs.source_warnings,
+        for_airflow=inputs.for_airflow,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+import textwrap
 import threading
 import time
 from typing import TYPE_CHECKING, Any, TextIO
@@ -100,8 +101,8 @@ class PrepareProgress(BaseReporter):
             self._view = None
 
     def pinning(self, candidate) -> None:  # resolvelib hook
-        if not self.enabled or candidate.extra is not None:
-            return
+        if not self.enabled or candidate.extra is not None or candidate.name == "<python>":
+            return  # an extra is its project again; "<python>" is the target's Python
         with self._lock:
             self._pinned.add(candidate.name)
             self._last_pin = (f"{len(self._pinned)} pinned, last {candidate.name} "
@@ -314,7 +315,9 @@ def print_prepare_summary(summary: PrepareSummary) -> None:
             f"{summary.dest}, intact and prepared from the same inputs; nothing fetched "
             f"({summary.seconds:.1f} s; --refresh asks the index again)."
         )
+        _print_sources(console, summary)
         _print_approval(console, summary)
+        _print_next(console, summary)
         return
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
     table.add_column("files")
@@ -331,7 +334,27 @@ def print_prepare_summary(summary: PrepareSummary) -> None:
         shown = f"{summary.dest / lock} ({per_target[target]} files for {target})"
         console.print(f"  lock:     {shown}")
     console.print(f"  manifest: {summary.dest / MANIFEST}")
+    _print_sources(console, summary)
     _print_approval(console, summary)
+    _print_next(console, summary)
+
+
+def _print_sources(console: Console, summary: PrepareSummary) -> None:
+    """Where this run's files came from: each index with its origin (a flag,
+    WHEELHOUSE_INDEX_URL, pip's configuration, the default), and pip's find-links."""
+    indexes = ", ".join(f"{url} ({'the default' if origin == 'default' else 'from ' + origin})"
+                        for url, origin in summary.index_origin.items())
+    console.print(f"  index:    {indexes or 'none (only the find-links folders)'}",
+                  markup=False)
+    links = ", ".join(f"{folder} (from {origin})"
+                      for folder, origin in summary.find_links_origin.items())
+    if links:
+        console.print(f"  find-links: {links}", markup=False)
+
+
+def _print_next(console: Console, summary: PrepareSummary) -> None:
+    for number, command in enumerate(summary.next_commands):
+        console.print(f"{'next:' if number == 0 else '     '} {command}", markup=False)
 
 
 def _print_approval(console: Console, summary: PrepareSummary) -> None:
@@ -373,10 +396,28 @@ class HashProgress:
             self._progress.advance(self._task, size)
 
 
+# Below this many columns, findings are a list: a table's three columns would leave each
+# message a narrow strip, its file name said twice.
+WIDE = 110
+
+
+def _print_findings_narrow(result: Report, console: Console) -> None:
+    """Each finding as `check: message`, wrapped under itself (the message names the file)."""
+    for finding in result.findings:
+        where = finding.file or finding.project or ""
+        message = finding.message if not where or where in finding.message else \
+            f"{where}: {finding.message}"
+        for line in textwrap.wrap(f"{finding.check}: {message}", width=max(console.width, 40),
+                                  subsequent_indent="    ", break_on_hyphens=False):
+            console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 def print_verify(result: Report) -> None:
     """Findings as a table, then a one-line verdict."""
     console = Console(highlight=False, soft_wrap=True)
-    if result.findings:
+    if result.findings and console.width < WIDE:
+        _print_findings_narrow(result, console)
+    elif result.findings:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         for column in ("check", "file or project", "finding"):
             table.add_column(column, overflow="fold")

@@ -29,7 +29,7 @@ from resolvelib.resolvers import ResolutionImpossible, ResolutionTooDeep
 
 from wheelhouse.constraints import Pin
 from wheelhouse.errors import InputError
-from wheelhouse.index import IndexFile, ProjectNotFound
+from wheelhouse.index import IndexFile, ProjectNotFound, not_found_hint
 from wheelhouse.selection import choose_file, dependencies, exact_versions
 from wheelhouse.target import MarkerError, Target
 from wheelhouse.wheelfile import Metadata
@@ -470,7 +470,7 @@ def resolve(
     if unservable:
         raise InputError(
             f"{len(unservable)} package(s) cannot be served for {target.name}: "
-            + "; ".join(unservable) + "."
+            + "; ".join(unservable) + "." + not_found_hint(sources)
         )
     return Resolution(_pins(result, roots), provider.final_warnings(result.mapping.values()))
 

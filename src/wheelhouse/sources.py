@@ -196,7 +196,7 @@ class Workshop:
         if found is None:
             found = metadata_from_hook(
                 local.path, local.sha256, self.build["cache"], self.build["index_urls"],
-                self.build["find_links"], stop=self._stop)
+                self.build["find_links"], stop=self._stop, cert=self.build.get("cert"))
         return _named(file, found)
 
     def _build(self, file: IndexFile, local: LocalFile, resolved: Metadata) -> Built:

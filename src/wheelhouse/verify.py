@@ -784,6 +784,24 @@ def check_airflow(folder: Folder) -> list[Finding]:
     return findings
 
 
+def _config_error(exc: configparser.Error | UnicodeDecodeError) -> str:
+    """What configparser found wrong, in words (its messages quote reprs over lines)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not UTF-8 text (byte {exc.start})"
+    if isinstance(exc, configparser.MissingSectionHeaderError):
+        return f"line {exc.lineno} comes before any [section]"
+    if isinstance(exc, configparser.DuplicateSectionError):
+        return f"line {exc.lineno} opens [{exc.section}] a second time"
+    if isinstance(exc, configparser.DuplicateOptionError):
+        return f"line {exc.lineno} sets {exc.option} in [{exc.section}] a second time"
+    if isinstance(exc, configparser.ParsingError):
+        numbers = [str(number) for number, _ in exc.errors[:5]]
+        if len(numbers) == 1:
+            return f"line {numbers[0]} is not `key = value`"
+        return f"lines {', '.join(numbers)} are not `key = value`"
+    return exc.message.splitlines()[0].rstrip(".") if exc.message else "it is not an INI file"
+
+
 def _check_pip_conf(path: Path) -> list[Finding]:
     """The image's pip must never reach for an index: no-index, find-links to the folder."""
     if path.is_symlink():
@@ -793,9 +811,10 @@ def _check_pip_conf(path: Path) -> list[Finding]:
                         file="pip.conf", expected="present", found="absent")]
     parser = configparser.ConfigParser()
     try:
-        parser.read_string(path.read_text(encoding="utf-8"))
+        parser.read_string(path.read_text(encoding="utf-8"), source="pip.conf")
     except (configparser.Error, UnicodeDecodeError) as exc:
-        return [Finding("airflow", f"pip.conf cannot be parsed ({exc}).", file="pip.conf")]
+        return [Finding("airflow", f"pip.conf cannot be parsed: {_config_error(exc)}.",
+                        file="pip.conf")]
     section = dict(parser["global"]) if parser.has_section("global") else {}
     findings = []
     no_index = str(section.get("no-index", "")).strip().lower()

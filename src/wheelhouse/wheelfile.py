@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pkginfo
 from installer.sources import WheelFile
+from installer.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name
 from pkginfo.distribution import NewMetadataVersion, UnknownMetadataVersion
 
 from wheelhouse.errors import InputError
@@ -146,14 +148,73 @@ def _checked(archive: zipfile.ZipFile, filename: str) -> tuple[list[tuple[str, s
 def record_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[str, str]]:
     """Every member's hash and size against RECORD (installer's check, which streams each
     member: memory stays flat, time is bounded by INFLATED_LIMIT)."""
+    dist_info, problem = _dist_info(archive, filename)
+    if problem:
+        return [("record", problem)]
     try:
         WheelFile(archive).validate_record(validate_contents=True)
     except ValueError as exc:  # installer's validation errors are ValueErrors
+        if exc.__cause__ is not None:  # RECORD itself could not be read: say why in words
+            return [("record", _unreadable_record(filename, dist_info, exc.__cause__))]
         issues = getattr(exc, "issues", None) or [str(exc)]
         return [("record", issue.replace(str(archive.filename), filename)) for issue in issues]
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
         return [("zip", f"{filename} cannot be read ({exc}).")]
     return []
+
+
+def _dist_info(archive: zipfile.ZipFile, filename: str) -> tuple[str, str | None]:
+    """The wheel's .dist-info folder, and what is wrong with it (None when nothing is), as
+    installer judges it: one folder at the top, named for the project the file name says,
+    holding a RECORD."""
+    try:
+        wheel_name = parse_wheel_filename(filename)
+    except ValueError:
+        return "", None  # installer names the file name it cannot read
+    expected = f"{wheel_name.distribution}-{wheel_name.version}.dist-info"
+    found = sorted({name.split("/", 1)[0] for name in archive.namelist()
+                    if name.split("/", 1)[0].endswith(".dist-info")})
+    if not found:
+        return "", (f"{filename} has no .dist-info folder (a wheel keeps its METADATA and "
+                    f"RECORD in {expected}/), so its files cannot be checked.")
+    if len(found) > 1:
+        return "", (f"{filename} has {len(found)} .dist-info folders ({', '.join(found)}), "
+                    f"not one ({expected}/), so installers refuse it.")
+    (dist_info,) = found
+    named = dist_info.rsplit("-", 2)[0]
+    if canonicalize_name(named) != canonicalize_name(wheel_name.distribution):
+        return dist_info, (f"{filename}: its .dist-info folder {dist_info}/ is named for "
+                           f"{named}, not for {wheel_name.distribution} as the file name says "
+                           f"({expected}/), so installers refuse it.")
+    if f"{dist_info}/RECORD" not in archive.NameToInfo:
+        return dist_info, (f"{filename} has no {dist_info}/RECORD (the list of its files and "
+                           "their hashes), so its files cannot be checked.")
+    return dist_info, None
+
+
+def _unreadable_record(filename: str, dist_info: str, cause: BaseException) -> str:
+    """Why installer could not read RECORD, in words (it quotes the exception's repr)."""
+    record = f"{dist_info}/RECORD" if dist_info else "its RECORD"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"{filename}: {record} is not UTF-8 text (byte {cause.start})."
+    issues = getattr(cause, "issues", None)
+    if isinstance(issues, list) and issues:
+        said = [re.sub(r"^Row Index (\d+): expected 3 elements, got (\d+)$",
+                       lambda m: f"line {int(m[1]) + 1} has {m[2]} fields, not 3", str(issue))
+                for issue in issues]
+        return f"{filename}: {record} cannot be read ({'; '.join(said)})."
+    if isinstance(cause, (zipfile.BadZipFile, OSError, EOFError, KeyError)):
+        return f"{filename}: {record} cannot be inflated from the zip ({_words(cause)})."
+    return f"{filename}: {record} cannot be read ({_words(cause)})."
+
+
+def _words(exc: BaseException) -> str:
+    """An exception's message, or what it is when its message is empty or a repr."""
+    text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+    text = text.strip().rstrip(".")
+    if not text or re.search(r"[A-Z]\w+(Error|Exception)\(|<\w|object at 0x|\b_\w+\(", text):
+        return "it is damaged"
+    return text
 
 
 def structural_problems(archive: zipfile.ZipFile, filename: str) -> list[tuple[str, str]]:

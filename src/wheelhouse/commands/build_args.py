@@ -144,5 +144,25 @@ def _build_args(args: argparse.Namespace) -> BuildArgs:
     if settings.extras is None:
         values.warnings.append("no folder and no --extras: AIRFLOW_EXTRAS is empty, so the "
                                "image installs apache-airflow without extras")
+    if folder is not None:
+        values.warnings += elsewhere(folder, args.dockerfile)
     return values
+
+
+def elsewhere(folder: Path, dockerfile: Path | None) -> list[str]:
+    """Airflow's Dockerfile copies `docker-context-files/` of the build context: a folder by
+    another name, or beside another Dockerfile, is not what the build will see."""
+    context = layout.DEFAULT_DEST.name
+    if dockerfile is not None:
+        expected = dockerfile.parent / context
+        if folder.resolve() != expected.resolve():
+            return [f"{folder} is not {expected}, the folder the Dockerfile copies from its "
+                    f"build context ({dockerfile.parent}): copy it there before the "
+                    f"build, or prepare with --dest {expected}"]
+        return []
+    if folder.resolve().name != context:
+        return [f"{folder} is not named {context}: Airflow's Dockerfile copies "
+                f"{context}/ from the build context, so copy the folder there before the "
+                f"build, or prepare with --dest CONTEXT/{context}"]
+    return []
 

@@ -84,14 +84,27 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         help="accept this ABI too (e.g. cp313t); repeatable")
     parser.add_argument("--dest", type=Path, default=layout.DEFAULT_DEST,
                         help="the wheelhouse folder (default: docker-context-files)")
-    sources = parser.add_argument_group("sources (pip's own configuration is never read)")
-    sources.add_argument("-i", "--index-url", default=PYPI, metavar="URL",
-                         help=f"the Simple API to use (default: {PYPI})")
+    sources = parser.add_argument_group(
+        "sources (each setting: the flag, else WHEELHOUSE_INDEX_URL for the index URL, else "
+        "pip's configuration as pip download reads it, else the default)")
+    sources.add_argument("-i", "--index-url", metavar="URL",
+                         help="the Simple API to use (default: $WHEELHOUSE_INDEX_URL, else "
+                              f"pip's index-url, else {PYPI})")
     sources.add_argument("--extra-index-url", action="append", default=[], metavar="URL",
-                         help="another Simple API; repeatable")
+                         help="another Simple API; repeatable; replaces pip's "
+                              "extra-index-url (default: pip's, if any)")
     sources.add_argument("-f", "--find-links", action="append", default=[], type=Path,
                          metavar="DIR",
-                         help="a folder of wheels and sdists to use too; repeatable")
+                         help="a folder of wheels and sdists to use too; repeatable; replaces "
+                              "pip's find-links (default: pip's folders, if any; a web page "
+                              "there is not used, with a warning)")
+    sources.add_argument("--cert", type=Path, metavar="FILE",
+                         help="the CA bundle to verify TLS with, alone (default: pip's cert, "
+                              "else $REQUESTS_CA_BUNDLE, else the system's certificate store)")
+    sources.add_argument("--isolated", action="store_true",
+                         help="ignore pip's configuration (its files and PIP_* variables, as "
+                              "PIP_ISOLATED_MODE does); the flags and WHEELHOUSE_INDEX_URL "
+                              "still apply")
     parser.add_argument("--keep-sdists", action="store_true",
                         help="where a wheel built here from an sdist does not fit a target, "
                              "ship the sdist and wheels of its build requirements instead, "
@@ -176,6 +189,8 @@ def run(args: argparse.Namespace) -> int:
         index_url=args.index_url,
         extra_index_urls=args.extra_index_url,
         find_links=args.find_links,
+        cert=args.cert,
+        isolated=args.isolated,
         jobs=args.jobs,
         allow_build=not args.no_build,
         cache_dir=args.cache_dir,
