@@ -226,3 +226,19 @@ def test_the_report_page_of_a_folder_offline(reviewed, tmp_path):
     inside = run_offline(tmp_path, "report", str(reviewed), "--html",
                          str(reviewed / "review.html"))
     assert inside.returncode == 2 and not (reviewed / "review.html").exists()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 10), reason="spdx-json needs 3.10+ in any case")
+def test_spdx_without_its_extra_is_one_sentence_naming_the_extra(reviewed, tmp_path):
+    """spdx-tools is the `spdx` extra: where it is not installed, spdx-json says how to get it
+    (and what works without it), and nothing is written."""
+    out = tmp_path / "sbom.spdx.json"
+    script = ("import sys; sys.modules['spdx_tools'] = None; from wheelhouse.cli import main; "
+              "sys.argv = ['wheelhouse'] + sys.argv[1:]; sys.exit(main())")
+    done = subprocess.run([sys.executable, "-c", script, "sbom", str(reviewed), "--format",
+                           "spdx-json", "-o", str(out)], capture_output=True, text=True,
+                          env=offline_env(tmp_path / "guard"), timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "pip install 'wheelhouse-airgap[spdx]'" in done.stderr and "Traceback" not in \
+        done.stderr
+    assert not out.exists()

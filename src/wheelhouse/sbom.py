@@ -558,8 +558,9 @@ def _require_spdx_tools() -> None:
     try:
         import spdx_tools.spdx.model  # noqa: F401
     except ImportError as error:
-        raise InputError("The spdx-json format needs the spdx-tools package, "
-                         "which is not installed.") from error
+        raise InputError("The spdx-json format needs the spdx-tools package, which is not "
+                         "installed: pip install 'wheelhouse-airgap[spdx]' (or use "
+                         "cyclonedx-json or cyclonedx-xml).") from error
 
 
 def _render_spdx(plan: _Plan) -> Rendered:

@@ -586,7 +586,7 @@ def closure_findings(dists: list[Dist], specs: list[str], target: Target) -> lis
         if dist.kind == "sdist" or target.rank(dist.tags) is not None:
             usable[dist.name].append(dist)
     present = _by_name(dists)
-    roots = [(text, "the requirements") for text in specs] or [
+    roots = [(text, "the folder's requirement") for text in specs] or [
         (f"{d.name}=={d.version}", "the folder") for d in dists if d.kind != "sdist"]
     queue: list[tuple[Requirement, str]] = []
     for text, who in roots:
