@@ -145,7 +145,7 @@ def test_build_args_warns_of_a_folder_the_build_will_not_see(airflow_folder, tmp
     assert f"warning: {other} is not named docker-context-files" in result.stdout
     dockerfile = tmp_path / "context" / "Dockerfile"
     dockerfile.parent.mkdir()
-    dockerfile.write_bytes((SHARED / "airflow-dockerfiles" / "Dockerfile-2.10.3").read_bytes())
+    dockerfile.write_bytes(_release_dockerfile(tmp_path, "Dockerfile-2.10.3").read_bytes())
     apart = json.loads(run("build-args", str(airflow_folder), "--dockerfile", str(dockerfile),
                            "--json").stdout)
     assert any(f"is not {dockerfile.parent / 'docker-context-files'}" in w
@@ -265,15 +265,21 @@ def _dockerfile(tmp_path: Path, *args: str) -> Path:
     return path
 
 
-def test_dockerfile_of_a_real_release_limits_the_names(tmp_path):
-    real = SHARED / "airflow-dockerfiles" / "Dockerfile-2.10.5"
-    path = real if real.exists() else _dockerfile(
+def _release_dockerfile(tmp_path: Path, name: str) -> Path:
+    """A real Airflow Dockerfile from the shared inputs, else one declaring what a 2.10
+    release's declares (a checkout without ../shared)."""
+    real = SHARED / "airflow-dockerfiles" / name
+    return real if real.exists() else _dockerfile(
         tmp_path, "AIRFLOW_VERSION=2.10.4", "INSTALL_PACKAGES_FROM_CONTEXT=false",
         "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES=false", "DOCKER_CONTEXT_FILES=Dockerfile",
         "INSTALL_MYSQL_CLIENT=true", "INSTALL_MSSQL_CLIENT=true", "AIRFLOW_EXTRAS=a",
         "AIRFLOW_CONSTRAINTS_LOCATION=", "AIRFLOW_CONSTRAINTS_MODE=constraints",
         "AIRFLOW_INSTALLATION_METHOD=apache-airflow", "AIRFLOW_PIP_VERSION=25.0",
         "AIRFLOW_UV_VERSION=0.5.24", "PYTHON_BASE_IMAGE=python:3.8-slim-bookworm")
+
+
+def test_dockerfile_of_a_real_release_limits_the_names(tmp_path):
+    path = _release_dockerfile(tmp_path, "Dockerfile-2.10.5")
     result = run("build-args", "--dockerfile", str(path), "--python", "3.11", "--extras",
                  "celery", "--json")
     assert result.returncode == 0, result.stderr

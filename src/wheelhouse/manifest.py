@@ -211,6 +211,17 @@ class AirflowRecord:
 
 
 @dataclass(frozen=True)
+class ExtendRecord:
+    """prepare --extend: the folder extends Airflow's released image (wheelhouse dockerfile)."""
+
+    airflow: str  # the release the image holds, pinned in the lock
+    base: str | None  # apache/airflow:X-pythonY; None when the folder serves several Pythons
+
+    def to_json(self) -> dict[str, Any]:
+        return {"airflow": self.airflow, "base": self.base}
+
+
+@dataclass(frozen=True)
 class RerunRecord:
     """What recognizes a re-run with nothing to do (rerun.py)."""
 
@@ -261,6 +272,8 @@ class Manifest:
     # Where each index came from ({url, password hidden: "--index-url", "PIP_INDEX_URL",
     # "/etc/pip.conf [global]", "WHEELHOUSE_INDEX_URL", "default"}).
     index_origin: dict[str, str] | None = field(default=None, compare=False)
+    # prepare --extend: the released image the folder extends.
+    extend: ExtendRecord | None = None
     tool_name: str = "wheelhouse"
     # What load could not use; never written.
     problems: tuple[Problem, ...] = field(default=(), compare=False)
@@ -341,6 +354,7 @@ class Manifest:
             policy=reader.get(document, "policy", dict, None),
             hashed_input=reader.get(document, "hashed_input", dict, None),
             index_origin=reader.get(document, "index_origin", dict, None),
+            extend=reader.extend(document.get("extend")),
             problems=tuple(reader.problems),
         )
 
@@ -376,6 +390,8 @@ class Manifest:
             document["hashed_input"] = self.hashed_input
         if self.index_origin is not None:
             document["index_origin"] = self.index_origin
+        if self.extend is not None:
+            document["extend"] = self.extend.to_json()
         return document
 
     def dumps(self) -> str:
@@ -597,6 +613,17 @@ class _Reader:
             constraints_mode=_text(raw.get("constraints_mode")),
             constraints_files=tuple(files),
         )
+
+    def extend(self, raw: object) -> ExtendRecord | None:
+        if raw is None:
+            return None
+        base = raw.get("base") if isinstance(raw, dict) else None
+        if not isinstance(raw, dict) or not isinstance(raw.get("airflow"), str) or \
+                not (base is None or isinstance(base, str)):
+            self.problem("the manifest's 'extend' is not an object with an airflow version "
+                         "and a base image.", "extend")
+            return None
+        return ExtendRecord(airflow=raw["airflow"], base=base)
 
     def rerun(self, raw: object) -> RerunRecord | None:
         if raw is None:

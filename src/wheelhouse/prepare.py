@@ -43,6 +43,7 @@ from wheelhouse.index import PAGE_WORKERS, Index, parse_version
 from wheelhouse.lock import lock_text
 from wheelhouse.manifest import (
     AirflowRecord,
+    ExtendRecord,
     FileEntry,
     Manifest,
     RerunRecord,
@@ -115,6 +116,9 @@ class PrepareOptions:
     pre: bool = False
     osv: Path | None = None  # an OSV export: the pins are audited against it at the end
     policy: Path | None = None  # a policy file: what was resolved must keep its rules
+    # An Airflow release: the folder extends its released image (extend.py), pinning
+    # apache-airflow to it and shipping none of the image's own tools.
+    extend: str | None = None
 
 
 @dataclass(frozen=True)
@@ -153,7 +157,15 @@ class Inputs:
     @property
     def command(self) -> str:
         """The run in a line, for the headers of the files it writes."""
-        return "wheelhouse prepare " + " ".join(self.specs)
+        if self.extend is None:
+            return "wheelhouse prepare " + " ".join(self.specs)
+        given = [spec for spec in self.specs if self.origins.get(spec) != _EXTEND_ORIGIN]
+        return " ".join(["wheelhouse prepare --extend", self.extend, *given])
+
+    @property
+    def extend(self) -> str | None:
+        """prepare --extend VERSION: the Airflow release whose image the folder extends."""
+        return self.options.extend
 
     @property
     def for_airflow(self) -> bool:
@@ -195,6 +207,7 @@ class PrepareSummary:
     # What of pip's settings is not used: said when the run starts, in --json's warnings too.
     source_warnings: list[str] = field(default_factory=list)
     for_airflow: bool = False
+    extend: bool = False  # prepare --extend: the image is built with `wheelhouse dockerfile`
 
     @property
     def index_urls(self) -> list[str]:
@@ -204,6 +217,8 @@ class PrepareSummary:
     def next_commands(self) -> list[str]:
         """What to run next on the folder."""
         dest = shlex.quote(str(self.dest))
+        if self.extend:
+            return [f"wheelhouse verify {dest}", f"wheelhouse dockerfile {dest} -o Dockerfile"]
         return [f"wheelhouse verify {dest}"] + (
             [f"wheelhouse build-args {dest}"] if self.for_airflow else [])
 
@@ -376,6 +391,11 @@ def check_inputs(options: PrepareOptions) -> Inputs:
     if not specs:
         raise InputError("nothing to prepare: give at least one requirement, e.g. "
                          "wheelhouse prepare 'requests==2.32.3'.")
+    added = None
+    if options.extend is not None:
+        options, added = _extend_options(options, specs, files)
+        if added not in specs:
+            specs.append(added)
     if options.jobs < 1:
         raise InputError(f"--jobs {options.jobs}: give at least 1.")
     if not 0 < options.timeout < math.inf:
@@ -388,6 +408,11 @@ def check_inputs(options: PrepareOptions) -> Inputs:
         cert=None if sources.cert is None else Path(sources.cert))
     targets = make_targets(options.pythons, options.platforms, options.implementation,
                            options.abis)
+    if options.extend is not None:
+        from wheelhouse.extend import check_target
+
+        for target in targets:
+            check_target(options.extend, target)
     for target in targets:  # a typo in a spec stops the run before --dest is touched
         parse_specs(specs, target)
         for scope in files.scopes:
@@ -403,12 +428,53 @@ def check_inputs(options: PrepareOptions) -> Inputs:
         raise InputError(f"--dest {options.dest} exists and is not a folder.")
     origins = {spec: origin for spec, origin in reversed(files.specs)}
     origins.update({spec: f"{spec} (command line)" for spec in options.specs})
+    if added is not None:
+        origins.setdefault(added, _EXTEND_ORIGIN)
     policy = None
     if options.policy is not None:
         from wheelhouse.policy import load_policy
 
         policy = load_policy(options.policy)
     return Inputs(options, specs, targets, sources.index_urls, origins, policy, files, sources)
+
+
+# How a lock's `# via` names the apache-airflow pin --extend adds.
+_EXTEND_ORIGIN = "--extend (the Airflow the base image holds)"
+
+
+def _extend_options(
+    options: PrepareOptions, specs: list[str], files: RequirementFiles
+) -> tuple[PrepareOptions, str]:
+    """prepare --extend VERSION: the options for a folder that extends the released image,
+    and the apache-airflow pin to add. The constraints default to that release's
+    (airflow:VERSION), the platform to the image's; the image keeps its own pip and uv."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    from wheelhouse.extend import default_platform, release_version
+
+    version = release_version(options.extend or "")
+    for flag, given in (("--pip-version", options.pip_version),
+                        ("--uv-version", options.uv_version)):
+        if given is not None:
+            raise InputError(f"{flag} is for Airflow's stock build: with --extend the image "
+                             f"keeps its own pip and uv and the folder ships neither; leave "
+                             f"{flag} out.")
+    for spec in specs:
+        try:
+            requirement = Requirement(spec)
+        except InvalidRequirement:
+            continue  # check_inputs names it
+        if canonicalize_name(requirement.name) == airflow.AIRFLOW and \
+                not requirement.specifier.contains(version, prereleases=True):
+            raise InputError(f"--extend {version} and the requirement {spec!r} disagree: the "
+                             f"image holds apache-airflow {version}.")
+    changes: dict[str, Any] = {}
+    if not options.constraints and not files.constraints:
+        changes["constraints"] = [f"airflow:{version}"]
+    if not options.platforms:
+        changes["platforms"] = [default_platform(version)]
+    return dataclasses.replace(options, **changes), f"{airflow.AIRFLOW}=={version}"
 
 
 def _sources(options: PrepareOptions) -> Sources:
@@ -497,7 +563,7 @@ def _rerun_inputs(inputs: Inputs, constraints: Mapping[str, Constraints]) -> dic
         "policy": None if inputs.policy is None else inputs.policy.sha256,
         "hashes": sorted([name, str(version), sorted(hashes.allowed)]
                          for (name, version), hashes in inputs.files.hashes.items()),
-    }
+    } | ({"extend": options.extend} if options.extend is not None else {})
 
 
 def _osv_identity(path: Path) -> list[Any]:
@@ -596,7 +662,7 @@ def _run(
     options = inputs.options
     pins = constraints[target.python].pins_for(target) if constraints else {}
     roots = list(inputs.specs)
-    if inputs.for_airflow:
+    if inputs.for_airflow and inputs.extend is None:  # the extended image keeps its own
         roots += airflow.image_requirements(set(pins), options.pip_version, options.uv_version)
     sources = WheelhouseSources(opened.index, opened.workshop, target, pins,
                                 options.allow_build, inputs.files.by_project())
@@ -655,7 +721,8 @@ def _outputs(
         contents[layout.constraints_name(python)] = item.content
     airflow_record = None
     if inputs.for_airflow:
-        airflow_record = _airflow_files(constraints, plans, contents)
+        airflow_record = _airflow_files(constraints, plans, contents,
+                                        () if inputs.extend else airflow.IMAGE_TOOLS)
     header = inputs.command
     several = len(plans) > 1
     locks = {}
@@ -703,6 +770,7 @@ def _outputs(
         policy=None if inputs.policy is None else {"source": inputs.policy.source,
                                                    "sha256": inputs.policy.sha256},
         hashed_input=_hashed_input(inputs.files, entries),
+        extend=_extend_record(inputs),
     )
     try:  # one PEP 751 lock for every target, beside the requirements locks
         contents[PYLOCK] = pylock_text(manifest, f"wheelhouse {__version__}").encode()
@@ -714,6 +782,17 @@ def _outputs(
         files_sha256={name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
         warnings=tuple(warnings),
     )), contents
+
+
+def _extend_record(inputs: Inputs) -> ExtendRecord | None:
+    """prepare --extend: the release and, for one Python, the image the folder extends."""
+    if inputs.extend is None:
+        return None
+    from wheelhouse.extend import base_image
+
+    pythons = sorted({target.python for target in inputs.targets})
+    return ExtendRecord(airflow=inputs.extend, base=base_image(inputs.extend, pythons[0])
+                        if len(pythons) == 1 else None)
 
 
 def _hashed_input(files: RequirementFiles, entries: list[FileEntry]) -> dict[str, Any] | None:
@@ -738,13 +817,14 @@ def _generated_constraints(inputs: Inputs, plans: list[TargetPlan]) -> dict[str,
 def _tools(inputs: Inputs) -> frozenset[str]:
     """The projects prepare adds for Airflow's image itself (pip, uv): a lock of the user's
     requirements need not hash them."""
-    return frozenset(airflow.IMAGE_TOOLS) if inputs.for_airflow else frozenset()
+    return frozenset(airflow.IMAGE_TOOLS) if inputs.for_airflow and inputs.extend is None \
+        else frozenset()
 
 
 def _via(inputs: Inputs) -> dict[str, str]:
     """What a lock's `# via` says for each root: `-r FILE`, the command line, or the image."""
     found = dict(inputs.origins)
-    if inputs.for_airflow:
+    if inputs.for_airflow and inputs.extend is None:
         options = inputs.options
         for spec in airflow.image_requirements(set(), options.pip_version, options.uv_version) \
                 + airflow.image_requirements({"uv"}, None, None):
@@ -770,7 +850,8 @@ def _merge(entries: list[FileEntry]) -> list[FileEntry]:
 
 
 def _airflow_files(
-    constraints: Mapping[str, Constraints], plans: list[TargetPlan], contents: dict[str, bytes]
+    constraints: Mapping[str, Constraints], plans: list[TargetPlan], contents: dict[str, bytes],
+    tools: tuple[str, ...] = airflow.IMAGE_TOOLS,
 ) -> AirflowRecord:
     """pip.conf that keeps the image's pip offline, and the constraints where the image looks."""
     contents[layout.PIP_CONF] = airflow.PIP_CONF.encode()
@@ -785,7 +866,7 @@ def _airflow_files(
     return AirflowRecord(
         version=versions[airflow.AIRFLOW],
         pip_conf=layout.PIP_CONF,
-        image_tools={name: versions.get(name) for name in airflow.IMAGE_TOOLS},
+        image_tools={name: versions.get(name) for name in tools},
         constraints_mode=mode,
         constraints_files=tuple(files),
     )
@@ -827,4 +908,5 @@ def _summarize(
         find_links_origin={} if inputs.sources is None else inputs.sources.find_links_origin(),
         source_warnings=inputs.source_warnings,
         for_airflow=inputs.for_airflow,
+        extend=inputs.extend is not None,
     )

@@ -762,7 +762,9 @@ def check_airflow(folder: Folder) -> list[Finding]:
     """`airflow`: what Airflow's image needs to build with no index at all."""
     findings = []
     present = set(folder.by_name)
-    for name in (airflow.AIRFLOW, *airflow.IMAGE_TOOLS):
+    # A folder that extends the released image (prepare --extend) uses the image's own tools.
+    extends = folder.manifest is not None and folder.manifest.extend is not None
+    for name in (airflow.AIRFLOW, *(() if extends else airflow.IMAGE_TOOLS)):
         if name not in present:
             findings.append(Finding("airflow", f"{name} is not in the folder, and the Airflow "
                                     "image installs it during the build.", project=name,
