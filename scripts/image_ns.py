@@ -12,7 +12,7 @@ heredocs) used under chroot: it needs /proc, /dev and /sys, a fresh /run and /tm
 container storage, and the folders the command reads (the build context).
 
     image_ns.py --tools DIR --storage DIR --vartmp DIR [--bind SRC:DEST[:ro]]...
-                [--proxy-socket PATH] -- COMMAND...
+                [--proxy-socket PATH] [--dns-log PATH] -- COMMAND...
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from image_proxy import FORWARD_PORT, forward
+from image_proxy import FORWARD_PORT, forward, refuse_dns
 
 
 def mount(*args: str) -> None:
@@ -34,7 +34,10 @@ def bind(source: Path, tools: Path, inside: str, read_only: bool = False) -> Non
     """Bind SOURCE at INSIDE of the tools root (made if missing); read-only when asked, so
     that nothing the command runs can write into it (the build context)."""
     target = tools / inside.lstrip("/")
-    target.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+    elif not target.exists():
+        target.touch()
     mount("--bind", str(source), str(target))
     if read_only:
         mount("-o", "remount,bind,ro", str(target))
@@ -62,6 +65,8 @@ def main() -> int:
     parser.add_argument("--vartmp", type=Path, required=True)
     parser.add_argument("--bind", action="append", default=[], metavar="SRC:DEST[:ro]")
     parser.add_argument("--proxy-socket", type=Path)
+    parser.add_argument("--dns-log", type=Path,
+                        help="answer DNS on 127.0.0.1:53 with REFUSED and log each query here")
     parser.add_argument("command", nargs="+")
     args = parser.parse_args()
     prepare_root(args.tools, args.storage, args.vartmp, args.bind)
@@ -69,6 +74,8 @@ def main() -> int:
     subprocess.run(["chroot", str(args.tools), "ip", "link", "set", "lo", "up"], check=True)
     if args.proxy_socket:
         forward(FORWARD_PORT, args.proxy_socket)
+    if args.dns_log:
+        refuse_dns(args.dns_log)
     return subprocess.call(["chroot", str(args.tools), *args.command])
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import socketserver
 import threading
@@ -123,6 +124,12 @@ def content_length(request: Request) -> int:
     return 0
 
 
+def response_status(first: bytes) -> int:
+    """The status code of an upstream answer's first bytes (502: none came)."""
+    found = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", first)
+    return int(found.group(1)) if found else 502
+
+
 def upstream_head(request: Request) -> bytes:
     """The request as the origin server should see it: origin-form, no proxy headers."""
     lines = [f"{request.method} {request.path} HTTP/1.1"]
@@ -167,8 +174,10 @@ class AllowListProxy:
 
     def record(self, request: Request | None, status: int, note: str = "") -> None:
         """One JSON line per request, written at once (a killed run keeps its evidence)."""
+        now = time.time()
         entry: dict[str, object] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+            "t": round(now, 3),  # to place the request among the build's steps
             "method": request.method if request else None,
             "target": request.target if request else None,
             "host": request.host if request else None,
@@ -222,19 +231,27 @@ class AllowListProxy:
             self.record(request, 400, str(error))
             answer(conn, 400, "Bad Request", str(error))
             return
-        self.record(request, 200)
         body = request.rest[:length]
-        upstream.sendall(upstream_head(request) + body)
-        remaining = length - len(body)
-        while remaining > 0:
-            chunk = conn.recv(min(65536, remaining))
-            if not chunk:
-                break
-            upstream.sendall(chunk)
-            remaining -= len(chunk)
+        try:
+            upstream.sendall(upstream_head(request) + body)
+            remaining = length - len(body)
+            while remaining > 0:
+                chunk = conn.recv(min(65536, remaining))
+                if not chunk:
+                    break
+                upstream.sendall(chunk)
+                remaining -= len(chunk)
+            first = upstream.recv(65536)
+        except OSError as error:
+            self.record(request, 502, f"upstream: {error}")
+            answer(conn, 502, "Bad Gateway", f"{request.host}:{request.port}: {error}")
+            return
+        self.record(request, response_status(first))
         with contextlib.suppress(OSError):
-            while chunk := upstream.recv(65536):
+            chunk = first
+            while chunk:
                 conn.sendall(chunk)
+                chunk = upstream.recv(65536)
 
 
 def forward(port: int, socket_path: Path) -> socketserver.ThreadingTCPServer:
@@ -255,4 +272,54 @@ def forward(port: int, socket_path: Path) -> socketserver.ThreadingTCPServer:
 
     server = Server(("127.0.0.1", port), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def question(query: bytes) -> tuple[str, int, int]:
+    """The name and type a DNS query asks for, and where its question section ends."""
+    labels, offset = [], 12
+    while offset < len(query) and query[offset]:
+        length = query[offset]
+        labels.append(query[offset + 1:offset + 1 + length].decode("ascii", "replace"))
+        offset += 1 + length
+    offset += 1
+    qtype = int.from_bytes(query[offset:offset + 2], "big")
+    return ".".join(labels).lower(), qtype, offset + 4
+
+
+def refused_answer(query: bytes, end: int) -> bytes:
+    """REFUSED for QUERY: its id, opcode and RD kept, its question, no records."""
+    flags = bytes([0x80 | (query[2] & 0x79), 0x05])
+    return query[:2] + flags + query[4:6] + bytes(6) + query[12:end]
+
+
+_QTYPES = {1: "A", 28: "AAAA", 5: "CNAME", 33: "SRV", 16: "TXT", 15: "MX", 65: "HTTPS"}
+
+
+def refuse_dns(log_path: Path) -> socket.socket:
+    """Inside the namespace: answer every DNS query on 127.0.0.1:53 with REFUSED, and log it.
+
+    A tool that ignores the proxy (gpg's dirmngr fetching a key from a keyserver) connects
+    directly, and with no route out it fails without a trace in the proxy's log. It looks the
+    name up first, though: this resolver (the build's resolv.conf names only it) makes that
+    lookup the evidence, one JSON line per query, beside the proxy's.
+    """
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 53))
+
+    def serve() -> None:
+        while True:
+            query, client = server.recvfrom(4096)
+            if len(query) < 17:
+                continue
+            name, qtype, end = question(query)
+            now = time.time()
+            entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+                     "t": round(now, 3), "method": "DNS", "target": name, "host": name,
+                     "port": 53, "qtype": _QTYPES.get(qtype, str(qtype)), "status": "REFUSED"}
+            with log_path.open("a", encoding="utf-8") as log:
+                log.write(json.dumps(entry, sort_keys=True) + "\n")
+            server.sendto(refused_answer(query, end), client)
+
+    threading.Thread(target=serve, daemon=True).start()
     return server

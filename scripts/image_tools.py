@@ -39,6 +39,25 @@ MIN_BUILDAH = (1, 39)  # heredocs in COPY/RUN
 TOOLS_MARKER = ".wheelhouse-tools-root"  # written last: a half-made root is made again
 
 
+def qualified(name: str) -> str:
+    """An image reference as buildah stores a pulled image: Docker's full name.
+
+    `python:3.11-slim-bookworm` is docker.io/library/python:3.11-slim-bookworm and
+    `apache/airflow:2.10.3-python3.11` is docker.io/apache/airflow:2.10.3-python3.11 (buildah
+    itself would name a built image `localhost/apache/airflow:...`); a name with a registry
+    (a dot, a port or `localhost` before the first slash) stays as it is; no tag is `latest`.
+    """
+    first, slash, rest = name.partition("/")
+    if not slash:
+        name = f"docker.io/library/{name}"
+    elif first in ("docker.io", "index.docker.io"):
+        name = f"docker.io/{rest}" if "/" in rest else f"docker.io/library/{rest}"
+    elif not ("." in first or ":" in first or first == "localhost"):
+        name = f"docker.io/{name}"
+    last = name.rsplit("/", 1)[1]
+    return name if ":" in last or "@" in last else f"{name}:latest"
+
+
 class SetupError(RuntimeError):
     """This machine cannot run the proof; the message says why (and what to do)."""
 
@@ -178,6 +197,7 @@ def ensure_tools_root(work: Path, sources: Sequence[AptSource]) -> Path:
     """The trixie root with buildah 1.39+, crun, uidmap, iproute2, netavark (made once)."""
     tools = work / "tools"
     if (tools / TOOLS_MARKER).is_file():
+        write_hosts(tools)
         return tools
     say(f"making the tools root (Debian trixie: {', '.join(TOOLS_PACKAGES)}) in {tools}; "
         "about 30 s, once")
@@ -193,8 +213,17 @@ def ensure_tools_root(work: Path, sources: Sequence[AptSource]) -> Path:
     if tools.exists():
         shutil.rmtree(tools)
     partial.rename(tools)
+    write_hosts(tools)
     (tools / TOOLS_MARKER).write_text(".".join(map(str, version)) + "\n")
     return tools
+
+
+def write_hosts(tools: Path) -> None:
+    """minbase has no /etc/hosts: buildah (and the build's containers, whose /etc/hosts it
+    makes from this one) would ask DNS for "localhost", which the build's resolver refuses."""
+    hosts = tools / "etc" / "hosts"
+    if not hosts.exists():
+        hosts.write_text("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
 
 
 def hard_limits() -> list[str]:
@@ -219,7 +248,7 @@ class Buildah:
         vartmp.mkdir(parents=True, exist_ok=True)
 
     def command(self, args: Sequence[str], *, proxy_socket: Path | None = None,
-                binds: Sequence[str] = ()) -> list[str]:
+                dns_log: Path | None = None, binds: Sequence[str] = ()) -> list[str]:
         """The whole command line: unshare, the namespace launcher, buildah and ARGS."""
         launcher = [sys.executable, str(HERE / "image_ns.py"), "--tools", str(self.tools),
                     "--storage", str(self.storage), "--vartmp", str(self.vartmp)]
@@ -227,6 +256,8 @@ class Buildah:
             launcher += ["--bind", spec]
         if proxy_socket is not None:
             launcher += ["--proxy-socket", str(proxy_socket)]
+        if dns_log is not None:
+            launcher += ["--dns-log", str(dns_log)]
         return ["unshare", "--net", "--mount", "--propagation", "private", *launcher, "--",
                 "buildah", "--storage-driver", "overlay", *args]
 

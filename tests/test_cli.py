@@ -222,9 +222,10 @@ def test_build_args_docker_command(capsys):
     shell, verdict = out.split("\n# ", 1)  # the command, then the verdict as comments
     command = " ".join(shell.replace("\\\n", " ").split())  # continuations joined
     assert command.startswith("docker build ") and command.endswith(" .")
-    assert verdict.startswith("offline: yes.")
+    assert verdict.startswith("offline: NO.") and "download.docker.com" in verdict
     assert "--build-arg AIRFLOW_VERSION=2.10.3" in command and "--no-cache" in command
     assert "--build-arg INSTALL_MYSQL_CLIENT=false" in command
+    assert "--build-arg INSTALL_POSTGRES_CLIENT=false" in command
 
 
 def test_build_args_json_format(capsys):

@@ -58,6 +58,9 @@ _ARGS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("no pre-cache", "AIRFLOW_PRE_CACHED_PIP_PACKAGES", "false", "1.10.13", "2.10.5"),
     ("no MySQL client", "INSTALL_MYSQL_CLIENT", "false", "1.10.13", None),
     ("no MSSQL client", "INSTALL_MSSQL_CLIENT", "false", "2.2.0", None),
+    # Its default adds apt.postgresql.org and fetches its key from keyservers (a real build's
+    # proxy log); Debian's libpq serves psycopg2-binary's wheel.
+    ("no PostgreSQL client", "INSTALL_POSTGRES_CLIENT", "false", "2.3.0", None),
     ("extras", "AIRFLOW_EXTRAS", "{extras}", "1.10.13", None),
     ("constraints", "AIRFLOW_CONSTRAINTS_LOCATION", CONTEXT_DIR + "/constraints-{py}.txt",
      "1.10.13", None),

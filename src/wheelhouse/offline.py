@@ -64,6 +64,15 @@ _BLOCKERS: tuple[tuple[str, str | None, Blocker], ...] = (
         "it has --find-links but not --no-index, and pip.conf is not copied from the folder "
         "(only .pypirc is)",
         "use 2.2.4 or later, whose Dockerfile copies the folder's pip.conf, or " + EXTEND)),
+    # Seen in every Dockerfile here from 2.8.4 on (none from 2.3 to 2.7 was at hand), and
+    # proven by a real build: `CONNECT download.docker.com:443` was its only refused request.
+    ("2.8.0", None, Blocker(
+        "Docker's apt repository",
+        "install_os_dependencies.sh installs docker-ce-cli in the build and final stages: it "
+        "curls Docker's signing key from https://download.docker.com and adds that host's apt "
+        "repository, and no build argument skips it (it is not a Debian package)",
+        "let the build reach download.docker.com (an allow-list entry, or an apt proxy that "
+        "serves it), or " + EXTEND)),
     ("2.8.0", "2.9.0", Blocker(
         "pip install in the final stage, as root",
         "the final stage runs install_pip_version.sh as root, where the folder's pip.conf "

@@ -13,6 +13,7 @@ from wheelhouse.commands import (
     audit,
     build_args,
     diff,
+    dockerfile,
     licenses,
     page,
     prepare,
@@ -32,5 +33,5 @@ class Command(Protocol):
     def run(self, args: argparse.Namespace) -> int: ...
 
 
-COMMANDS: tuple[Command, ...] = (prepare, verify, sign, build_args, licenses, sbom, audit,
-                                  diff, page)
+COMMANDS: tuple[Command, ...] = (prepare, verify, sign, build_args, dockerfile, licenses, sbom,
+                                  audit, diff, page)

@@ -24,7 +24,8 @@ NAME = "build-args"
 BUILD_ARGS_HELP = """\
 Print the docker build arguments that build Apache Airflow's production image from the
 wheelhouse: local-files install on, constraints from the folder, no pre-cache from GitHub, no
-MySQL or MSSQL client, the folder's own Airflow extras, the base image of the folder's Python,
+MySQL, MSSQL or PostgreSQL client (each adds an apt repository of its own), the folder's own
+Airflow extras, the base image of the folder's Python,
 pip and uv as shipped, and --no-cache. Each release's own argument names, checked against
 every release's Dockerfile: Docker silently ignores a name its Dockerfile does not declare.
 
@@ -116,6 +117,11 @@ def _build_args(args: argparse.Namespace) -> BuildArgs:
         if manifest is None:
             raise InputError(f"{folder} has no wheelhouse.json; run wheelhouse prepare first, "
                              "or give --airflow-version and --python.")
+        if manifest.extend is not None:
+            base = manifest.extend.base or f"apache/airflow:{manifest.extend.airflow}"
+            raise InputError(f"{folder} was prepared to extend the released image ({base}), "
+                             "not for Airflow's own Dockerfile (it ships no pip or uv for it): "
+                             f"write its Dockerfile with wheelhouse dockerfile {folder}.")
         settings = buildargs.settings_from_manifest(manifest)
     if args.airflow_version:
         settings.airflow_version = args.airflow_version

@@ -26,6 +26,8 @@ examples:
   wheelhouse prepare "apache-airflow[celery,postgres]==2.10.3" \\
       --constraints airflow:2.10.3 --python 3.11 --platform manylinux_2_28_x86_64
   wheelhouse prepare "pytest==8.3.5" --python 3.10 --dest wheels --json
+  wheelhouse prepare --extend 2.10.3 apache-airflow-providers-snowflake --python 3.11 \\
+      && wheelhouse dockerfile -o Dockerfile
 
 DEST then holds the files, constraints-<PY>.txt (the constraints as downloaded),
 pylock.toml (PEP 751, every target), requirements.lock.txt (several targets:
@@ -121,6 +123,14 @@ def register(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
                              "manifest whether both builds gave the same bytes (its build's "
                              "'reproducible'); default: built once, recorded as null"),
     image = parser.add_argument_group("Airflow image (when SPEC includes apache-airflow)")
+    image.add_argument("--extend", metavar="VERSION",
+                       help="prepare SPECs (e.g. providers) to extend the released image "
+                            "apache/airflow:VERSION-pythonX.Y instead of building Airflow's "
+                            "image: apache-airflow==VERSION is pinned as the image holds it, "
+                            "the constraints default to airflow:VERSION and the platform to "
+                            "the image's (linux, its Debian's glibc, this machine's "
+                            "architecture), and no pip or uv is shipped for the image; then "
+                            "`wheelhouse dockerfile` writes the Dockerfile")
     image.add_argument("--pip-version", metavar="V",
                        help="the pip wheel to ship for the image (default: the newest that "
                             "supports the target Python)")
@@ -204,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         pre=args.pre,
         osv=args.osv,
         policy=args.policy,
+        extend=args.extend,
     )
     if args.timeout is not None:
         options.timeout = args.timeout
