@@ -198,15 +198,7 @@ def compare(folder: Path, manifest: Mapping[str, Any], probe: Mapping[str, Any])
             result.version_differs.append({"name": name, "installed": dist["version"],
                                            "folder": candidates[0]["version"]})
             continue
-        files = {path: digest for path, digest in dist["files"].items() if not ignored(path)}
-        compared, differs, missing = compare_files(folder, entry, files)
-        result.files_compared += compared
-        if differs:
-            result.hash_differs.append({"name": name, "filename": entry["filename"],
-                                        "files": differs})
-        if missing:
-            result.missing_files.append({"name": name, "filename": entry["filename"],
-                                         "files": missing})
+        _hold_to_wheel(result, folder, name, dist, entry)
     result.not_installed = sorted(set(shipped) - seen)
     result.elsewhere.sort()
     return result
@@ -348,8 +340,9 @@ def _from_base(result: ExtendInstalled, folder: Path, name: str, dist: Mapping[s
     return f"compared with {wheel['filename']}"
 
 
-def _hold_to_wheel(result: ExtendInstalled, folder: Path, name: str, dist: Mapping[str, Any],
-                   wheel: Mapping[str, Any]) -> None:
+def _hold_to_wheel(result: Installed | ExtendInstalled, folder: Path, name: str,
+                   dist: Mapping[str, Any], wheel: Mapping[str, Any]) -> None:
+    """An installed distribution's files against its wheel's RECORD (both checks)."""
     files = {path: digest for path, digest in dist["files"].items() if not ignored(path)}
     compared, differs, missing = compare_files(folder, wheel, files)
     result.files_compared += compared

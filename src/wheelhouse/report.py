@@ -32,6 +32,7 @@ from rich.text import Text
 
 from wheelhouse.index import name_and_version
 from wheelhouse.layout import MANIFEST
+from wheelhouse.resolve import PYTHON
 
 if TYPE_CHECKING:
     from wheelhouse.prepare import PrepareSummary
@@ -101,8 +102,8 @@ class PrepareProgress(BaseReporter):
             self._view = None
 
     def pinning(self, candidate) -> None:  # resolvelib hook
-        if not self.enabled or candidate.extra is not None or candidate.name == "<python>":
-            return  # an extra is its project again; "<python>" is the target's Python
+        if not self.enabled or candidate.extra is not None or candidate.name == PYTHON:
+            return  # an extra is its project again; PYTHON is the target's Python
         with self._lock:
             self._pinned.add(candidate.name)
             self._last_pin = (f"{len(self._pinned)} pinned, last {candidate.name} "
