@@ -139,7 +139,7 @@ def build_universe(folder: Path) -> None:
     make_wheel(folder, "cythonish", "3.1.4")
     make_wheel(folder, "pkgconfigish", "1.5.5")
     for name, versions in (("pip", ("24.3.1", "25.0")), ("uv", ("0.4.1", "0.5.0")),
-                           ("packaging", ("24.1", "24.2"))):
+                           ("packaging", ("24.1", "24.2")), ("setuptools", ("75.8.0", "80.9.0"))):
         for version in versions:
             make_wheel(folder, name, version)
 

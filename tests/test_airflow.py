@@ -17,7 +17,7 @@ from wheelhouse.dockerfile import read_dockerfile
 def airflow_folder(pypiserver, tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("airflow")
     constraints = root / "constraints-no-providers-3.11.txt"
-    constraints.write_text("uv==0.4.1\npackaging==24.1\n")
+    constraints.write_text("uv==0.4.1\npackaging==24.1\nsetuptools==75.8.0\n")
     dest = root / "docker-context-files"
     result = subprocess.run(
         [sys.executable, "-m", "wheelhouse", "prepare", "apache-airflow[celery]==2.10.3",
@@ -40,9 +40,11 @@ def test_prepare_ships_what_the_image_installs_for_itself(airflow_folder):
     assert versions["apache-airflow"] == "2.10.3"
     assert versions["pip"] == "24.3.1"  # --pip-version
     assert versions["uv"] == "0.4.1" and versions["packaging"] == "24.1"  # the constraints' pins
+    assert versions["setuptools"] == "75.8.0"
     info = document["airflow"]
     assert info["version"] == "2.10.3"
-    assert info["image_tools"] == {"pip": "24.3.1", "uv": "0.4.1", "packaging": "24.1"}
+    assert info["image_tools"] == {"pip": "24.3.1", "uv": "0.4.1", "packaging": "24.1",
+                                   "setuptools": "75.8.0"}
     assert info["constraints_mode"] == "constraints-no-providers"
     conf = (airflow_folder / "pip.conf").read_text()
     assert "no-index = true" in conf and "find-links = /docker-context-files" in conf
@@ -58,7 +60,8 @@ def test_without_pins_the_newest_tools_are_shipped(pypiserver, tmp_path):
     assert result.returncode == 0, result.stderr
     versions = {f["name"]: f["version"] for f in
                 json.loads((dest / "wheelhouse.json").read_text())["files"]}
-    assert (versions["pip"], versions["uv"], versions["packaging"]) == ("25.0", "0.4.1", "24.2")
+    assert (versions["pip"], versions["uv"], versions["packaging"], versions["setuptools"]) == \
+        ("25.0", "0.4.1", "24.2", "80.9.0")
     assert run("verify", str(dest)).returncode == 0
 
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import SHARED
 from packaging.version import Version
 
-from wheelhouse.airflow import MODES
+from wheelhouse.airflow import IMAGE_TOOLS, MODES, required_tools
 from wheelhouse.buildargs import build_args, generation, render
 from wheelhouse.dockerfile import read_dockerfile
 from wheelhouse.errors import InputError
@@ -31,6 +31,7 @@ NEEDED = {
     "AIRFLOW_INSTALLATION_METHOD", "AIRFLOW_INSTALL_SOURCES", "AIRFLOW_INSTALL_VERSION",
     "PIP_VERSION", "AIRFLOW_PIP_VERSION", "AIRFLOW_UV_VERSION", "PYTHON_BASE_IMAGE",
     "PYTHON_MAJOR_MINOR_VERSION", "BASE_IMAGE", "AIRFLOW_PYTHON_VERSION",
+    "AIRFLOW_SETUPTOOLS_VERSION",
 }
 ON = {"AIRFLOW_LOCAL_PIP_WHEELS", "INSTALL_FROM_DOCKER_CONTEXT_FILES",
       "INSTALL_PACKAGES_FROM_CONTEXT", "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES",
@@ -65,6 +66,14 @@ SMALL = {
               "INSTALL_MSSQL_CLIENT=true INSTALL_MYSQL_CLIENT=true INSTALL_POSTGRES_CLIENT=true "
               "INSTALL_PACKAGES_FROM_CONTEXT=false PYTHON_BASE_IMAGE=python:3.8-slim-bookworm "
               "USE_CONSTRAINTS_FOR_CONTEXT_PACKAGES=false",
+    "main-2025-08-25": "AIRFLOW_CONSTRAINTS_LOCATION= AIRFLOW_CONSTRAINTS_MODE=constraints "
+                       "AIRFLOW_EXTRAS=a AIRFLOW_INSTALLATION_METHOD=apache-airflow "
+                       "AIRFLOW_PIP_VERSION=25.2 AIRFLOW_SETUPTOOLS_VERSION=80.9.0 "
+                       "AIRFLOW_UV_VERSION=0.8.13 AIRFLOW_VERSION=3.0.5 "
+                       "DOCKER_CONTEXT_FILES=Dockerfile INSTALL_DISTRIBUTIONS_FROM_CONTEXT=false "
+                       "INSTALL_MSSQL_CLIENT=true INSTALL_MYSQL_CLIENT=true "
+                       "INSTALL_POSTGRES_CLIENT=true PYTHON_BASE_IMAGE=python:3.10-slim-bookworm "
+                       "USE_CONSTRAINTS_FOR_CONTEXT_DISTRIBUTIONS=false",
     "main-2026-03-07": "AIRFLOW_CONSTRAINTS_LOCATION= AIRFLOW_CONSTRAINTS_MODE=constraints "
                        "AIRFLOW_EXTRAS=a AIRFLOW_INSTALLATION_METHOD=apache-airflow "
                        "AIRFLOW_PIP_VERSION=26.0.1 AIRFLOW_PYTHON_VERSION=3.12.13 "
@@ -114,6 +123,7 @@ def test_every_release_prints_exactly_what_its_dockerfile_declares_and_needs(tmp
                                            ("1.10", "3.7")) if Version(version) >= Version(since))
         for given in (None, declared):  # from the table, and through --dockerfile
             args = build_args(version, python, pip_version="24.0", uv_version="0.5.0",
+                              setuptools_version="80.9.0",
                               extras=("celery", "cncf.kubernetes"), declared=given)
             undeclared = set(args) - set(declared)
             assert not undeclared, f"{key}: prints {sorted(undeclared)}, not declared"
@@ -133,6 +143,24 @@ def test_every_release_prints_exactly_what_its_dockerfile_declares_and_needs(tmp
                 assert args["PYTHON_BASE_IMAGE"].split("-", 1)[1] == default.split("-", 1)[1]
         walked.append(key)
     assert len(walked) == len(releases) - ("1.10.12" in releases)
+
+
+def test_the_3_0_5_dockerfile_installs_the_folders_setuptools(tmp_path) -> None:
+    """Its Dockerfile pip-installs setuptools==AIRFLOW_SETUPTOOLS_VERSION (default 80.9.0) by
+    name: the folder's version must be passed, and only where a Dockerfile declares it."""
+    declared = _releases(tmp_path)["main-2025-08-25"]
+    assert declared["AIRFLOW_SETUPTOOLS_VERSION"] == "80.9.0"
+    for given in (None, declared):
+        args = build_args("3.0.6", "3.11", pip_version="25.2", uv_version="0.8.13",
+                          setuptools_version="75.8.0", extras=("celery",), declared=given)
+        assert args["AIRFLOW_SETUPTOOLS_VERSION"] == "75.8.0"
+    for version in ("3.0.0", "2.10.5", "3.1.0"):  # their Dockerfiles install none by name
+        args = build_args(version, "3.11" if version < "3.1" else "3.12.11", pip_version="25.2",
+                          setuptools_version="75.8.0")
+        assert "AIRFLOW_SETUPTOOLS_VERSION" not in args, version
+    assert "setuptools" in required_tools("3.0.6")
+    assert "setuptools" not in required_tools("3.0.0") + required_tools("2.10.5")
+    assert set(required_tools(None)) == set(IMAGE_TOOLS) - {"setuptools"}  # every release's
 
 
 def test_1_10_13_is_the_seed_recipe_made_offline() -> None:

@@ -240,7 +240,7 @@ def test_clean_build_is_proved(image_tools_here, tiny_folder, tmp_path):
     installed = document["installed"]
     assert installed["ok"] and installed["user_site"] == SITE
     assert installed["checked"] == 4 and installed["files_compared"] >= 12
-    assert installed["not_installed"] == ["packaging", "pip", "uv"]  # shipped for the image
+    assert installed["not_installed"] == ["packaging", "pip", "setuptools", "uv"]  # for the image
     assert document["image"]["bytes"] > document["image"]["base_bytes"] > 100_000_000
     assert document["cleanup"]["kept"] is False
     assert not Path(document["run_folder"], "context").exists()

@@ -58,9 +58,22 @@ def normalize_mode(mode: str) -> str:
 
 
 AIRFLOW = "apache-airflow"
-# The image installs these for itself (pip==AIRFLOW_PIP_VERSION, uv==AIRFLOW_UV_VERSION, and
-# packaging), so an offline build needs their wheels in the folder too.
-IMAGE_TOOLS = ("pip", "uv", "packaging")
+# The image installs these for itself (pip==AIRFLOW_PIP_VERSION, uv==AIRFLOW_UV_VERSION,
+# packaging, and in 3.0 setuptools==AIRFLOW_SETUPTOOLS_VERSION), so an offline build needs
+# their wheels in the folder too. setuptools is shipped for every release: the image (every
+# Dockerfile here from 2.8.4 on) force-reinstalls every wheel of the folder, so the folder's
+# setuptools replaces the one `python -m venv` seeds into ~/.local from the base image's
+# Python (below 3.12), which no manifest vouches for (a real 2.10.5 build's installed-set
+# check found Debian's setuptools 66.1.1 there).
+IMAGE_TOOLS = ("pip", "uv", "packaging", "setuptools")
+# (tool, first Airflow version whose Dockerfile installs it by name, first that no longer does):
+# verify requires these; the others are shipped but the image works without them.
+_REQUIRED_TOOLS: tuple[tuple[str, str, str | None], ...] = (
+    ("pip", "1.10.13", None), ("uv", "1.10.13", None), ("packaging", "1.10.13", None),
+    # AIRFLOW_SETUPTOOLS_VERSION: declared by the 3.0.5 snapshot of main (args.json), by no
+    # 2.x, 3.0.0 or 3.1 Dockerfile.
+    ("setuptools", "3.0.5", "3.1"),
+)
 CONTEXT_DIR = "/docker-context-files"
 PIP_CONF = (
     "# Written by wheelhouse: the Airflow image copies this to its pip configuration, so that\n"
@@ -103,16 +116,27 @@ def image_requirements(
     """Requirements for the wheels the image installs for itself.
 
     pip: --pip-version, else the newest that supports the target (the resolver's choice).
-    uv and packaging: the constraints' pin when there is one (the constraints then decide),
-    else --uv-version for uv, else the newest.
+    uv, packaging and setuptools: the constraints' pin when there is one (the constraints then
+    decide), else --uv-version for uv, else the newest.
     """
     found = [f"pip=={pip_version}" if pip_version else "pip"]
     if "uv" in pinned or not uv_version:
         found.append("uv")
     else:
         found.append(f"uv=={uv_version}")
-    found.append("packaging")
+    found += ["packaging", "setuptools"]
     return found
+
+
+def required_tools(airflow_version: str | None) -> tuple[str, ...]:
+    """The tools the image of that Airflow version installs by name: a build fails without
+    their wheels (when the version is unknown, those every release needs)."""
+    try:
+        version = release(airflow_version) if airflow_version else None
+    except InputError:
+        version = None
+    return tuple(tool for tool, since, until in _REQUIRED_TOOLS
+                 if (within(version, since, until) if version else until is None))
 
 
 def constraints_file_mode(source: str, airflow_mode: str | None) -> str:

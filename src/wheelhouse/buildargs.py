@@ -39,9 +39,10 @@ _UNKNOWN_FROM = "3.4"
 
 # (purpose, name, value, first Airflow version that declares it, first that no longer does),
 # checked against every release's Dockerfile (shared/airflow-dockerfile-args/args.json). Values
-# are templates: {py} major.minor, {py_full} X.Y.Z, {version}, {mode}, {extras}, {pip}, {uv};
-# a row whose template needs a value nobody gave (pip, uv) is left out. The purpose groups the
-# names one job has had over the releases: --dockerfile falls back to whichever it declares.
+# are templates: {py} major.minor, {py_full} X.Y.Z, {version}, {mode}, {extras}, {pip}, {uv},
+# {setuptools}; a row whose template needs a value nobody gave (pip, uv, setuptools) is left
+# out. The purpose groups the names one job has had over the releases: --dockerfile falls back
+# to whichever it declares.
 _ARGS: tuple[tuple[str, str, str, str, str | None], ...] = (
     # Install from docker-context-files. 1.10.13-14 installs the folder's wheels with --no-deps
     # after an index install of apache-airflow that INSTALL_AIRFLOW_VIA_PIP=false switches off.
@@ -74,6 +75,9 @@ _ARGS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("pip version", "PIP_VERSION", "{pip}", "1.10.14", "2.0.1"),
     ("pip version", "AIRFLOW_PIP_VERSION", "{pip}", "2.0.1", None),
     ("uv version", "AIRFLOW_UV_VERSION", "{uv}", "2.9", None),
+    # Declared by the 3.0.5 snapshot of main (args.json), not by 3.0.0's nor 3.1's: its default
+    # (80.9.0) is pip-installed by name in the build and final stages, so the folder's must be.
+    ("setuptools version", "AIRFLOW_SETUPTOOLS_VERSION", "{setuptools}", "3.0.5", "3.1"),
     # The base image fixes the glibc the wheels must fit; from 3.1 Python is compiled into
     # debian:bookworm-slim from python.org's source of that exact release.
     ("base image", "PYTHON_BASE_IMAGE", "python:{py}-slim-buster", "1.10.13", "2.3"),
@@ -84,9 +88,9 @@ _ARGS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("Python", "AIRFLOW_PYTHON_VERSION", "{py_full}", "3.1", None),
 )
 
-# A Dockerfile without these has nothing to switch off: no pre-cache step, and the folder name
-# hard-coded as docker-context-files.
-_GONE_IS_FINE = ("no pre-cache", "context folder")
+# A Dockerfile without these has nothing to switch off: no pre-cache step, the folder name
+# hard-coded as docker-context-files, no setuptools installed by name.
+_GONE_IS_FINE = ("no pre-cache", "context folder", "setuptools version")
 
 # (first Airflow version, oldest Python, newest Python). The lower bounds are each release's
 # Requires-Python on PyPI (a network test checks them); the upper bounds are the images Airflow
@@ -234,14 +238,16 @@ def build_args(
     python_patch: str | None = None,
     extras: tuple[str, ...] = (),
     declared: Mapping[str, str | None] | None = None,
+    setuptools_version: str | None = None,
 ) -> BuildArgs:
     """The --build-arg set that makes that Airflow version's Dockerfile install the wheelhouse.
 
     python is X.Y, or X.Y.Z (required from Airflow 3.1, which compiles that Python; python_patch
-    gives it as X.Y.Z too). pip_version / uv_version pin the pip and uv the image installs, which
-    must then be in the folder too. extras are the folder's Airflow extras: the image installs
-    apache-airflow[AIRFLOW_EXTRAS]. declared: the ARGs of the Dockerfile the user builds with;
-    only those names are printed, and a job none of them does is a warning.
+    gives it as X.Y.Z too). pip_version / uv_version / setuptools_version pin the tools the
+    image installs, which must then be in the folder too. extras are the folder's Airflow
+    extras: the image installs apache-airflow[AIRFLOW_EXTRAS]. declared: the ARGs of the
+    Dockerfile the user builds with; only those names are printed, and a job none of them does
+    is a warning.
     """
     gen = generation(airflow_version, dockerfile=declared is not None)
     airflow_version = str(Version(airflow_version))  # v2.10.5, 3.1.0-rc1 -> as pip spells them
@@ -254,6 +260,7 @@ def build_args(
         "extras": ",".join(sorted({canonicalize_name(extra) for extra in extras})),
         "pip": pip_version,
         "uv": uv_version,
+        "setuptools": setuptools_version,
     }
     version = release(airflow_version)
     warnings: list[str] = []
@@ -360,6 +367,7 @@ class ImageSettings:
     python_patch: str | None = None
     pip_version: str | None = None
     uv_version: str | None = None
+    setuptools_version: str | None = None
     constraints_mode: str = "constraints"
     extras: tuple[str, ...] | None = None  # None: nobody said
 
@@ -368,8 +376,8 @@ def settings_from_manifest(manifest: Manifest) -> ImageSettings:
     """What build_args needs, read from a prepared folder's manifest.
 
     The Airflow version is the pinned apache-airflow file; the Python is the (single) target's;
-    pip and uv are the versions of the wheels shipped, so the image installs exactly those; the
-    extras are the Airflow requirement's, which the folder was resolved for.
+    pip, uv and setuptools are the versions of the wheels shipped, so the image installs exactly
+    those; the extras are the Airflow requirement's, which the folder was resolved for.
     """
     versions = {entry.name: entry.version for entry in manifest.files}
     if "apache-airflow" not in versions:
@@ -385,6 +393,7 @@ def settings_from_manifest(manifest: Manifest) -> ImageSettings:
         else None,
         pip_version=versions.get("pip"),
         uv_version=versions.get("uv"),
+        setuptools_version=versions.get("setuptools"),
         constraints_mode=mode or "constraints",
         extras=airflow_extras(manifest.requirements),
     )

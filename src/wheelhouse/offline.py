@@ -71,8 +71,9 @@ _BLOCKERS: tuple[tuple[str, str | None, Blocker], ...] = (
         "install_os_dependencies.sh installs docker-ce-cli in the build and final stages: it "
         "curls Docker's signing key from https://download.docker.com and adds that host's apt "
         "repository, and no build argument skips it (it is not a Debian package)",
-        "let the build reach download.docker.com (an allow-list entry, or an apt proxy that "
-        "serves it), or " + EXTEND)),
+        "let the build reach download.docker.com through your proxy; or build a copy of the "
+        "Dockerfile whose two `install_docker_cli` calls are replaced by `:` (the image then has "
+        "no docker command); or " + EXTEND)),
     ("2.8.0", "2.9.0", Blocker(
         "pip install in the final stage, as root",
         "the final stage runs install_pip_version.sh as root, where the folder's pip.conf "

@@ -764,7 +764,9 @@ def check_airflow(folder: Folder) -> list[Finding]:
     present = set(folder.by_name)
     # A folder that extends the released image (prepare --extend) uses the image's own tools.
     extends = folder.manifest is not None and folder.manifest.extend is not None
-    for name in (airflow.AIRFLOW, *(() if extends else airflow.IMAGE_TOOLS)):
+    image = folder.manifest.airflow if folder.manifest else None
+    tools = () if extends else airflow.required_tools(image.version if image else None)
+    for name in (airflow.AIRFLOW, *tools):
         if name not in present:
             findings.append(Finding("airflow", f"{name} is not in the folder, and the Airflow "
                                     "image installs it during the build.", project=name,

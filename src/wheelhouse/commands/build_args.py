@@ -25,9 +25,9 @@ BUILD_ARGS_HELP = """\
 Print the docker build arguments that build Apache Airflow's production image from the
 wheelhouse: local-files install on, constraints from the folder, no pre-cache from GitHub, no
 MySQL, MSSQL or PostgreSQL client (each adds an apt repository of its own), the folder's own
-Airflow extras, the base image of the folder's Python,
-pip and uv as shipped, and --no-cache. Each release's own argument names, checked against
-every release's Dockerfile: Docker silently ignores a name its Dockerfile does not declare.
+Airflow extras, the base image of the folder's Python, pip, uv and setuptools as shipped, and
+--no-cache. Each release's own argument names, checked against every release's Dockerfile:
+Docker silently ignores a name its Dockerfile does not declare.
 
 After the command comes the offline verdict: what that release's stock Dockerfile still
 fetches whatever the folder holds (a python.org download, `uv tool install`, a root pip
@@ -145,7 +145,8 @@ def _build_args(args: argparse.Namespace) -> BuildArgs:
     assert settings.airflow_version is not None  # from the manifest, a flag or the Dockerfile
     values = buildargs.build_args(
         settings.airflow_version, settings.python, pip_version=settings.pip_version,
-        uv_version=settings.uv_version, constraints_mode=settings.constraints_mode,
+        uv_version=settings.uv_version, setuptools_version=settings.setuptools_version,
+        constraints_mode=settings.constraints_mode,
         python_patch=settings.python_patch, extras=settings.extras or (), declared=declared)
     if settings.extras is None:
         values.warnings.append("no folder and no --extras: AIRFLOW_EXTRAS is empty, so the "
