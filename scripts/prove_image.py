@@ -579,7 +579,7 @@ def megabytes(count: int) -> str:
 
 
 def text_report(document: dict[str, Any]) -> str:
-    """The report for people: every number and every request."""
+    """The report for people: every number, every refused request, the allowed ones counted."""
     written = document.get("dockerfile_source")
     lines = [f"folder:     {document['folder']}",
              f"dockerfile: {document['dockerfile'] or 'not kept'}"
@@ -594,7 +594,7 @@ def text_report(document: dict[str, Any]) -> str:
     state = "ok" if built["ok"] else f"FAILED (exit {built['exit_code']}) at {built['last_step']}"
     lines.append(f"build:      {state} in {built['seconds']} s (log: {document['build_log']})")
     lines += [f"  | {line}" for line in built["tail"][-6:]]  # a failed build's last words
-    lines += request_lines(document["requests"])
+    lines += request_lines(document["requests"], document.get("proxy_log"))
     if "image" in document:
         size = document["image"]
         lines.append(f"image:      {document['tag']}: {megabytes(size['bytes'])} "
@@ -616,7 +616,12 @@ def mode_line(document: dict[str, Any]) -> str:
     return "mode:       build-args (the arguments of `wheelhouse build-args DIR --json`)"
 
 
-def request_lines(requests: dict[str, Any]) -> list[str]:
+# Above this many allowed requests (an apt-get of a real image makes hundreds), the report
+# counts them by host instead of listing them above the refused ones; --json has them all.
+ALLOWED_LISTED = 20
+
+
+def request_lines(requests: dict[str, Any], proxy_log: str | None = None) -> list[str]:
     if not requests["total"]:
         return ["requests:   none: the build asked for nothing (no proxy request, no direct "
                 "DNS lookup)"]
@@ -624,14 +629,28 @@ def request_lines(requests: dict[str, Any]) -> list[str]:
     lines = [f"requests:   {requests['total']} ({hosts}): {requests['allowed']} allowed, "
              f"{requests['refused']} refused; {requests['direct_lookups']} of them direct "
              "DNS lookups"]
-    for item in requests["requests"]:
+    shown = requests["requests"]
+    if requests["allowed"] > ALLOWED_LISTED:
+        shown = [item for item in shown if not item["allowed"]]
+        lines.append(f"  allowed: {requests['allowed']}, not listed here: each is in "
+                     f"{proxy_log or 'the proxy log'} and in --json")
+    said: list[tuple[str, str | None]] = []  # (request, step), repeats counted
+    counts: list[int] = []
+    for item in shown:
         mark = "allowed" if item["allowed"] else "REFUSED"
         what = f"{item['status']} {item['method']} {item['target']}"
         if item["method"] == "DNS":
             what = f"DNS {item['qtype']} {item['target']} (a direct lookup, not via the proxy)"
-        lines.append(f"  {mark} {what}")
-        if not item["allowed"]:
-            lines.append(f"          during {item['step']}")
+        key = (f"{mark} {what}", None if item["allowed"] else item["step"])
+        if said and said[-1] == key:
+            counts[-1] += 1
+            continue
+        said.append(key)
+        counts.append(1)
+    for (request, step), count in zip(said, counts):
+        lines.append(f"  {request}" + (f" ({count} times in a row)" if count > 1 else ""))
+        if step is not None:
+            lines.append(f"          during {step}")
     return lines
 
 

@@ -591,3 +591,31 @@ def recorded(data: bytes) -> str:
 def digest(wheel: Path, name: str, member: str) -> str:
     with zipfile.ZipFile(wheel) as archive:
         return recorded(archive.read(f"{name}-1.0.dist-info/{member}"))
+
+
+def test_report_counts_a_real_builds_allowed_requests_and_lists_each_refused_one():
+    """An apt-get of a real image makes hundreds of allowed requests: the report counts them
+    (the log path says where each is) and lists the refused ones, repeats counted."""
+    prove = script_module("prove_image")
+    apt = {"allowed": True, "status": 200, "method": "GET", "target": "http://deb/x.deb"}
+    refused = {"allowed": False, "status": 403, "method": "CONNECT", "target": "pypi.org:443",
+               "step": "STEP 60/70: RUN install_packaging_tools.sh"}
+    lookup = {"allowed": False, "status": "REFUSED", "method": "DNS", "qtype": "SRV",
+              "target": "keyserver.example", "step": "STEP 9/70: RUN install_postgres.sh"}
+    many = [apt] * (prove.ALLOWED_LISTED + 1) + [refused] * 3 + [lookup]
+    requests = {"total": len(many), "allowed": prove.ALLOWED_LISTED + 1, "refused": 4,
+                "direct_lookups": 1, "hosts": {"deb": prove.ALLOWED_LISTED + 1, "pypi.org": 3},
+                "requests": many}
+    lines = prove.request_lines(requests, "/runs/R/proxy.jsonl")
+    assert lines[1] == (f"  allowed: {prove.ALLOWED_LISTED + 1}, not listed here: each is in "
+                        "/runs/R/proxy.jsonl and in --json")
+    assert lines[2:] == [
+        "  REFUSED 403 CONNECT pypi.org:443 (3 times in a row)",
+        "          during STEP 60/70: RUN install_packaging_tools.sh",
+        "  REFUSED DNS SRV keyserver.example (a direct lookup, not via the proxy)",
+        "          during STEP 9/70: RUN install_postgres.sh"]
+    few = dict(requests, allowed=2, requests=[apt, apt, refused])
+    assert prove.request_lines(few)[1:] == [
+        "  allowed 200 GET http://deb/x.deb (2 times in a row)",
+        "  REFUSED 403 CONNECT pypi.org:443",
+        "          during STEP 60/70: RUN install_packaging_tools.sh"]
