@@ -22,6 +22,7 @@ import socket
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -201,6 +202,18 @@ def dockerfile(tmp_path: Path, extra: str = "") -> Path:
     return path
 
 
+# The run folders (logs) the tests' proofs leave in the shared work folder: a user's proof keeps
+# its logs as evidence, a test's are removed when the module is done.
+_RUNS: list[Path] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_test_runs() -> Iterator[None]:
+    yield
+    for run_folder in _RUNS:
+        shutil.rmtree(run_folder, ignore_errors=True)
+
+
 def prove(folder: Path, *flags: str) -> tuple[int, dict[str, Any]]:
     """Run the script as a user would; skip where it says the machine cannot run it (an
     extend build's missing base image is the test's own doing: that one is returned)."""
@@ -208,6 +221,8 @@ def prove(folder: Path, *flags: str) -> tuple[int, dict[str, Any]]:
                            "--json", *flags], capture_output=True, text=True, timeout=900)
     assert done.stdout, done.stderr[-3000:]
     document = json.loads(done.stdout)
+    if document.get("run_folder"):
+        _RUNS.append(Path(document["run_folder"]))
     if document.get("stage") == "setup" and "missing_base" not in document:
         pytest.skip(f"cannot build images here: {document['error']}")
     return done.returncode, document
