@@ -111,6 +111,31 @@ def test_verify_holds_and_names_what_the_image_would_miss(airflow_folder, tmp_pa
     assert "no-index" in messages and "/docker-context-files" in messages
 
 
+def test_verify_requires_setuptools_only_where_the_dockerfile_installs_it(airflow_folder,
+                                                                         tmp_path):
+    """2.10's image installs every wheel of the folder but names no setuptools; the 3.0.5
+    Dockerfile pip-installs setuptools==AIRFLOW_SETUPTOOLS_VERSION, so a folder without it
+    cannot build."""
+    import shutil
+
+    folder = tmp_path / "wh"
+    shutil.copytree(airflow_folder, folder)
+    next(folder.glob("setuptools-*.whl")).unlink()
+    document = json.loads((folder / "wheelhouse.json").read_text())
+    document["files"] = [f for f in document["files"] if f["name"] != "setuptools"]
+    (folder / "wheelhouse.json").write_text(json.dumps(document))
+
+    def airflow_findings() -> str:
+        result = run("verify", str(folder), "--json")
+        return " ".join(f["message"] for f in json.loads(result.stdout)["findings"]
+                        if f["check"] == "airflow")
+
+    assert "setuptools" not in airflow_findings()
+    document["airflow"]["version"] = "3.0.6"
+    (folder / "wheelhouse.json").write_text(json.dumps(document))
+    assert "setuptools is not in the folder" in airflow_findings()
+
+
 def test_verify_catches_constraints_for_another_python(airflow_folder, tmp_path):
     import shutil
 
@@ -131,6 +156,7 @@ def test_build_args_from_the_folder(airflow_folder):
     assert args["AIRFLOW_CONSTRAINTS_LOCATION"] == "/docker-context-files/constraints-3.11.txt"
     assert args["AIRFLOW_CONSTRAINTS_MODE"] == "constraints-no-providers"
     assert args["PYTHON_BASE_IMAGE"] == "python:3.11-slim-bookworm"
+    assert "AIRFLOW_SETUPTOOLS_VERSION" not in args  # 2.10's Dockerfile declares none
     docker = run("build-args", str(airflow_folder)).stdout
     assert docker.startswith("docker build") and "--no-cache" in docker
     assert "is not named docker-context-files" not in docker
