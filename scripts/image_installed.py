@@ -24,15 +24,14 @@ scripts get their #! line rewritten).
 from __future__ import annotations
 
 import base64
-import csv
 import hashlib
-import io
 import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from installer.records import parse_record_file
 from packaging.tags import parse_tag
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -104,17 +103,14 @@ def wheel_record(wheel: Path) -> dict[str, str]:
     with zipfile.ZipFile(wheel) as archive:
         record = next(name for name in archive.namelist()
                       if name.endswith(".dist-info/RECORD") and name.count("/") == 1)
-        rows = csv.reader(io.StringIO(archive.read(record).decode("utf-8")))
+        rows = archive.read(record).decode("utf-8").splitlines()
         hashes: dict[str, str] = {}
-        for row in rows:
-            if not row or not row[0]:
-                continue
-            target = installed_path(row[0])
+        for path, digest, _ in parse_record_file(row for row in rows if row):
+            target = installed_path(path)
             if target is None or ignored(target):
                 continue
-            digest = row[1] if len(row) > 1 else ""
             if not digest.startswith("sha256="):
-                raw = hashlib.sha256(archive.read(row[0])).digest()
+                raw = hashlib.sha256(archive.read(path)).digest()
                 digest = "sha256=" + base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
             hashes[target] = digest
     return hashes

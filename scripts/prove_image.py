@@ -57,6 +57,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -634,24 +635,21 @@ def request_lines(requests: dict[str, Any], proxy_log: str | None = None) -> lis
         shown = [item for item in shown if not item["allowed"]]
         lines.append(f"  allowed: {requests['allowed']}, not listed here: each is in "
                      f"{proxy_log or 'the proxy log'} and in --json")
-    said: list[tuple[str, str | None]] = []  # (request, step), repeats counted
-    counts: list[int] = []
-    for item in shown:
-        mark = "allowed" if item["allowed"] else "REFUSED"
-        what = f"{item['status']} {item['method']} {item['target']}"
-        if item["method"] == "DNS":
-            what = f"DNS {item['qtype']} {item['target']} (a direct lookup, not via the proxy)"
-        key = (f"{mark} {what}", None if item["allowed"] else item["step"])
-        if said and said[-1] == key:
-            counts[-1] += 1
-            continue
-        said.append(key)
-        counts.append(1)
-    for (request, step), count in zip(said, counts):
+    for (request, step), repeats in groupby(map(_request_and_step, shown)):
+        count = len(list(repeats))
         lines.append(f"  {request}" + (f" ({count} times in a row)" if count > 1 else ""))
         if step is not None:
             lines.append(f"          during {step}")
     return lines
+
+
+def _request_and_step(item: dict[str, Any]) -> tuple[str, str | None]:
+    """One logged request as the report says it, and the step of a refused one."""
+    mark = "allowed" if item["allowed"] else "REFUSED"
+    what = f"{item['status']} {item['method']} {item['target']}"
+    if item["method"] == "DNS":
+        what = f"DNS {item['qtype']} {item['target']} (a direct lookup, not via the proxy)"
+    return f"{mark} {what}", None if item["allowed"] else item["step"]
 
 
 def outcome(check: dict[str, Any]) -> str:

@@ -66,13 +66,14 @@ AIRFLOW = "apache-airflow"
 # Python (below 3.12), which no manifest vouches for (a real 2.10.5 build's installed-set
 # check found Debian's setuptools 66.1.1 there).
 IMAGE_TOOLS = ("pip", "uv", "packaging", "setuptools")
+# The releases whose Dockerfile pip-installs setuptools==AIRFLOW_SETUPTOOLS_VERSION by name:
+# the 3.0.5 snapshot of main declares it (args.json), no 2.x, 3.0.0 or 3.1 Dockerfile does.
+SETUPTOOLS_BY_NAME = ("3.0.5", "3.1")
 # (tool, first Airflow version whose Dockerfile installs it by name, first that no longer does):
 # verify requires these; the others are shipped but the image works without them.
 _REQUIRED_TOOLS: tuple[tuple[str, str, str | None], ...] = (
     ("pip", "1.10.13", None), ("uv", "1.10.13", None), ("packaging", "1.10.13", None),
-    # AIRFLOW_SETUPTOOLS_VERSION: declared by the 3.0.5 snapshot of main (args.json), by no
-    # 2.x, 3.0.0 or 3.1 Dockerfile.
-    ("setuptools", "3.0.5", "3.1"),
+    ("setuptools", *SETUPTOOLS_BY_NAME),
 )
 CONTEXT_DIR = "/docker-context-files"
 PIP_CONF = (

@@ -17,7 +17,14 @@ from typing import Literal
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from wheelhouse.airflow import CONTEXT_DIR, airflow_extras, normalize_mode, release, within
+from wheelhouse.airflow import (
+    CONTEXT_DIR,
+    SETUPTOOLS_BY_NAME,
+    airflow_extras,
+    normalize_mode,
+    release,
+    within,
+)
 from wheelhouse.errors import InputError
 from wheelhouse.manifest import Manifest
 from wheelhouse.offline import SCOPE, Blocker, blockers
@@ -35,7 +42,7 @@ _GENERATIONS: tuple[tuple[str, Generation], ...] = (  # (first Airflow version, 
 )
 # Airflow's Docker changelog: 3.4 builds on a hardened Python image, and a bare
 # debian:bookworm-slim BASE_IMAGE "no longer works". Its args are read from its Dockerfile only.
-_UNKNOWN_FROM = "3.4"
+UNKNOWN_FROM = "3.4"
 
 # (purpose, name, value, first Airflow version that declares it, first that no longer does),
 # checked against every release's Dockerfile (shared/airflow-dockerfile-args/args.json). Values
@@ -75,9 +82,9 @@ _ARGS: tuple[tuple[str, str, str, str, str | None], ...] = (
     ("pip version", "PIP_VERSION", "{pip}", "1.10.14", "2.0.1"),
     ("pip version", "AIRFLOW_PIP_VERSION", "{pip}", "2.0.1", None),
     ("uv version", "AIRFLOW_UV_VERSION", "{uv}", "2.9", None),
-    # Declared by the 3.0.5 snapshot of main (args.json), not by 3.0.0's nor 3.1's: its default
-    # (80.9.0) is pip-installed by name in the build and final stages, so the folder's must be.
-    ("setuptools version", "AIRFLOW_SETUPTOOLS_VERSION", "{setuptools}", "3.0.5", "3.1"),
+    # Its default (80.9.0) is pip-installed by name in the build and final stages, so the
+    # folder's must be.
+    ("setuptools version", "AIRFLOW_SETUPTOOLS_VERSION", "{setuptools}", *SETUPTOOLS_BY_NAME),
     # The base image fixes the glibc the wheels must fit; from 3.1 Python is compiled into
     # debian:bookworm-slim from python.org's source of that exact release.
     ("base image", "PYTHON_BASE_IMAGE", "python:{py}-slim-buster", "1.10.13", "2.3"),
@@ -172,9 +179,9 @@ def generation(airflow_version: str, *, dockerfile: bool = False) -> Generation:
             f"Airflow {airflow_version} cannot be built offline: its image fetches Airflow "
             "from GitHub during the build (docker-context-files works from 1.10.13 on)."
         )
-    if version >= release(_UNKNOWN_FROM) and not dockerfile:
+    if version >= release(UNKNOWN_FROM) and not dockerfile:
         raise InputError(
-            f"Airflow {airflow_version} builds on a new base image (from {_UNKNOWN_FROM}) whose "
+            f"Airflow {airflow_version} builds on a new base image (from {UNKNOWN_FROM}) whose "
             "build args wheelhouse knows only from its Dockerfile: give --dockerfile PATH "
             "(wheelhouse knows 1.10.13 to 3.3 without one)."
         )

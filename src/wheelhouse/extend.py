@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wheelhouse import __version__, airflow, layout
+from wheelhouse.buildargs import UNKNOWN_FROM, python_range
 from wheelhouse.errors import InputError
 from wheelhouse.manifest import Manifest
-from wheelhouse.target import Target
+from wheelhouse.target import BOOKWORM_GLIBC, Target, linux_arch, manylinux_glibc
 
 IMAGE = "apache/airflow"
 # Where the build sees the folder: the path Airflow's own Dockerfile uses for it.
@@ -33,16 +34,13 @@ _RELEASE = re.compile(r"^\d+\.\d+\.\d+((a|b|rc)\d+)?$")
 _IMAGE_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:@-]{0,254}$")
 # What can stand in a RUN --mount option and a shell word without quoting.
 _PLAIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_")
-_LEGACY_GLIBC = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 # The Debian each release's image is built on (buildargs.py's base images), and its glibc: a
 # wheel for a newer glibc does not install there. From 3.4 the base is not known here.
 _IMAGE_DEBIAN: tuple[tuple[str, str, tuple[int, int]], ...] = (
     ("1.10.13", "buster", (2, 28)),
     ("2.3", "bullseye", (2, 31)),
-    ("2.8", "bookworm", (2, 36)),
+    ("2.8", "bookworm", BOOKWORM_GLIBC),
 )
-_UNKNOWN_FROM = "3.4"
 # The architectures Airflow publishes images for, by what platform.machine() says.
 _ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64",
                   "arm64": "aarch64"}
@@ -64,7 +62,7 @@ def base_image(version: str, python: str) -> str:
 def image_debian(version: str) -> tuple[str, tuple[int, int]] | None:
     """The Debian release (and its glibc) the version's image is built on; None: not known."""
     found = airflow.release(version)
-    if found >= airflow.release(_UNKNOWN_FROM):
+    if found >= airflow.release(UNKNOWN_FROM):
         return None
     for since, name, glibc in reversed(_IMAGE_DEBIAN):
         if airflow.release(since) <= found:
@@ -77,21 +75,20 @@ def default_platform(version: str) -> str:
     publishes amd64 and arm64 images), at the glibc of the Debian the image is built on."""
     arch = _ARCHITECTURES.get(platform.machine().lower(), "x86_64")
     debian = image_debian(version)
-    major, minor = debian[1] if debian else (2, 36)
+    major, minor = debian[1] if debian else BOOKWORM_GLIBC
     return f"manylinux_{major}_{minor}_{arch}"
 
 
 def check_target(version: str, target: Target) -> None:
     """A target the released image can install: Linux, glibc no newer than the image's, and
     a Python the release publishes an image for."""
-    from wheelhouse.buildargs import python_range
-
     if target.markers.get("sys_platform") != "linux" or any(
             tag.startswith("musllinux") for tag in target.platforms):
         raise InputError(f"--extend: Airflow's image is Debian Linux (glibc), and the target "
                          f"{target.name} is not: give --platform linux/amd64 or linux/arm64.")
     debian = image_debian(version)
-    newest = max((glibc for tag in target.platforms if (glibc := _glibc(tag))), default=None)
+    newest = max((glibc for tag in target.platforms if (glibc := manylinux_glibc(tag))),
+                 default=None)
     if debian is not None and newest is not None and newest > debian[1]:
         name, (major, minor) = debian
         arch = _arch(target)
@@ -107,18 +104,9 @@ def check_target(version: str, target: Target) -> None:
                              f"Python {low} to {high}, not {target.python}.")
 
 
-def _glibc(tag: str) -> tuple[int, int] | None:
-    match = _MANYLINUX.match(tag)
-    if match:
-        return int(match[1]), int(match[2])
-    return _LEGACY_GLIBC.get(tag.split("_", 1)[0])
-
-
 def _arch(target: Target) -> str:
-    for tag in target.platforms:
-        if tag.startswith("manylinux"):
-            return tag.split("_", 3)[-1] if _MANYLINUX.match(tag) else tag.split("_", 1)[1]
-    return "x86_64"
+    return next((linux_arch(tag) for tag in target.platforms if tag.startswith("manylinux")),
+                "x86_64")
 
 
 # -- wheelhouse dockerfile ------------------------------------------------------------------

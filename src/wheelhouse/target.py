@@ -217,12 +217,22 @@ def platform_markers(platform_tag: str) -> dict[str, str]:
                 "platform_machine": machine}
     if platform_tag == "any":
         return {}
-    arch = _linux_arch(platform_tag)
+    arch = linux_arch(platform_tag)
     return {"sys_platform": "linux", "os_name": "posix", "platform_system": "Linux",
             "platform_machine": arch}
 
 
-def _linux_arch(platform_tag: str) -> str:
+def manylinux_glibc(platform_tag: str) -> tuple[int, int] | None:
+    """The glibc a manylinux tag asks for (None: not a manylinux tag)."""
+    if m := _MANYLINUX.match(platform_tag):
+        return int(m[1]), int(m[2])
+    if m := _LEGACY.match(platform_tag):
+        return _LEGACY_GLIBC[m[1]]
+    return None
+
+
+def linux_arch(platform_tag: str) -> str:
+    """The machine a Linux platform tag is for: manylinux_2_28_aarch64 -> aarch64."""
     for pattern in (_MANYLINUX, _MUSLLINUX):
         if m := pattern.match(platform_tag):
             return m[3]
